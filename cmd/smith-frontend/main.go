@@ -1,0 +1,49 @@
+// Command smith-frontend is smith's BuildKit frontend and, in the same
+// static binary, the helper that runs inside the build.
+//
+// With no arguments it serves the BuildKit gateway protocol (this is how
+// BuildKit starts it from the frontend image). Subcommands:
+//
+//	trace    resolve the ELF closure of paths in a root folder (the in-build helper; also useful by hand)
+//	llb      print the LLB of a smith.yaml without a daemon, for debugging
+//	version  print the version
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/moby/buildkit/frontend/gateway/grpcclient"
+	"github.com/moby/buildkit/util/appcontext"
+	_ "github.com/moby/buildkit/util/grpcutil/encoding/proto" // the gateway's wire codec
+
+	"github.com/smithbuild/smith/frontend"
+)
+
+// version is set at link time (-X main.version=…).
+var version = "dev"
+
+func main() {
+	if len(os.Args) < 2 {
+		if err := grpcclient.RunFromEnvironment(appcontext.Context(), frontend.Build); err != nil {
+			fmt.Fprintf(os.Stderr, "error: %+v\n", err)
+			os.Exit(1)
+		}
+		return
+	}
+	var err error
+	switch cmd, args := os.Args[1], os.Args[2:]; cmd {
+	case "trace":
+		err = runTrace(args, os.Stdout, os.Stderr)
+	case "llb":
+		err = runLLB(args, os.Stdout)
+	case "version", "--version", "-v":
+		fmt.Println("smith-frontend", version)
+	default:
+		err = fmt.Errorf("unknown command %q (want trace, llb or version; no arguments serves BuildKit)", cmd)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "error:", err)
+		os.Exit(1)
+	}
+}

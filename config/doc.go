@@ -1,0 +1,28 @@
+// Package config owns smith.yaml: it turns the bytes of the file into a
+// validated [File] in which every value remembers its line and column.
+//
+// Parse is strict. Unknown keys (with a "did you mean" hint), duplicate keys,
+// values of the wrong shape and values that can be checked without touching
+// a file system (absolute dir and mounts, glob syntax, NAME=VALUE env items,
+// port numbers) are reported as *Error, which carries the file name, the
+// position and the field path, so the frontend can point the user at the
+// offending line.
+//
+// The value shapes of the original tool are a contract: scalars are coerced
+// to strings where a string is expected, ports may be written as a map, and
+// type is auto-detected from package. A few extensions are accepted on top:
+// ports as a list, env as a map, package as a list, type "container" as an
+// alias of "oci", and image references (with or without a digest) detected as
+// "oci".
+//
+// Decisions worth knowing:
+//   - A key whose value is null (e.g. "user:" with nothing after it) counts
+//     as absent: Set stays false, but the key still appears in File.Keys.
+//   - Parse reports only the first error it finds, as a *Error.
+//   - YAML syntax errors come from gopkg.in/yaml.v3; their line is recovered
+//     from the message when it has one (the column is then 0).
+//
+// This package imports only the standard library and gopkg.in/yaml.v3. It
+// must not import os, net/..., BuildKit or any other smith package: it takes
+// bytes and returns data, and knows nothing of files, images or builds.
+package config

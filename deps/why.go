@@ -1,0 +1,24 @@
+package deps
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+)
+
+// Why writes one aligned line per entry: path, kind and the reasons it is in
+// the closure. Symlinks show their target after the kind.
+func (c *Closure) Why(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, e := range c.Entries {
+		kind := e.Kind.String()
+		if e.Kind == Symlink {
+			kind += " -> " + e.Target
+		}
+		if _, err := fmt.Fprintf(tw, "%s\t%s\t%s\n", e.Path, kind, strings.Join(e.Reasons, "; ")); err != nil {
+			return err
+		}
+	}
+	return tw.Flush()
+}

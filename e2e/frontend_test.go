@@ -1,0 +1,120 @@
+package e2e
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestSyntaxDirective builds through the Dockerfile frontend, which reads
+// "# syntax=" from smith.yaml and forwards to the smith image.
+func TestSyntaxDirective(t *testing.T) {
+	requireE2E(t)
+	p := newProject(t, "type: oci\npackage: $BASE\npaths: [/usr/bin/cat]\ncmd: [/usr/bin/cat, /read/data]\n",
+		map[string]string{"read/data": "via syntax\n"})
+	dest := filepath.Join(t.TempDir(), "image.tar")
+	out, err := buildctl(t, "build", "--progress=plain", "--frontend", "dockerfile.v0",
+		"--local", "context="+p.dir, "--local", "dockerfile="+p.dir, "--opt", "filename=smith.yaml",
+		"--output", "type=oci,dest="+dest)
+	if err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	stdout, stderr, err := readImage(t, dest).run(t)
+	if err != nil || stdout != "via syntax\n" {
+		t.Fatalf("run: %v, stdout %q, stderr %q", err, stdout, stderr)
+	}
+}
+
+// TestBuildx builds the way users type it: docker buildx build -f smith.yaml .
+func TestBuildx(t *testing.T) {
+	requireE2E(t)
+	if _, err := exec.LookPath("docker"); err != nil {
+		t.Fatal("docker CLI not found; hack/install-deps installs it")
+	}
+	p := newProject(t, "type: oci\npackage: $BASE\npaths: [/usr/bin/cat]\ncmd: [/usr/bin/cat, /read/data]\n",
+		map[string]string{"read/data": "via buildx\n"})
+	dest := filepath.Join(t.TempDir(), "image.tar")
+	cmd := exec.Command("docker", "buildx", "build", "--builder", "smith", "--progress=plain",
+		"-f", "smith.yaml", "--output", "type=oci,dest="+dest, ".")
+	cmd.Dir = p.dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("docker buildx build: %v\n%s", err, out)
+	}
+	stdout, stderr, err := readImage(t, dest).run(t)
+	if err != nil || stdout != "via buildx\n" {
+		t.Fatalf("run: %v, stdout %q, stderr %q", err, stdout, stderr)
+	}
+}
+
+// TestNamedContext takes the source from --build-context, like FROM does.
+func TestNamedContext(t *testing.T) {
+	requireE2E(t)
+	p := newProject(t, "type: oci\npackage: base\npaths: [/usr/bin/cat]\ncmd: [/usr/bin/cat, /read/data]\n",
+		map[string]string{"read/data": "from a named context\n"})
+	img, _ := p.build(t, "--opt", "context:base=docker-image://"+testEnv.base)
+	stdout, stderr, err := img.run(t)
+	if err != nil || stdout != "from a named context\n" {
+		t.Fatalf("run: %v, stdout %q, stderr %q", err, stdout, stderr)
+	}
+}
+
+// TestHelperFallback runs the helper from the smith-helper build context
+// instead of the frontend image (the path in-process builds take).
+func TestHelperFallback(t *testing.T) {
+	requireE2E(t)
+	helperDir := os.Getenv("SMITH_HELPER_DIR")
+	if helperDir == "" {
+		t.Fatal("SMITH_HELPER_DIR (a folder holding the smith-frontend binary) is not set; make test sets it")
+	}
+	p := newProject(t, "type: oci\npackage: $BASE\npaths: [/usr/bin/cat]\ncmd: [/usr/bin/cat, /read/data]\n",
+		map[string]string{"read/data": "helper from a context\n"})
+	img, out := p.build(t, "--local", "helper="+helperDir, "--opt", "context:smith-helper=local:helper")
+	if !strings.Contains(out, "[smith] trace and copy /usr/bin/cat") {
+		t.Errorf("build output lacks the trace step:\n%s", out)
+	}
+	stdout, stderr, err := img.run(t)
+	if err != nil || stdout != "helper from a context\n" {
+		t.Fatalf("run: %v, stdout %q, stderr %q", err, stdout, stderr)
+	}
+}
+
+// TestErrors checks that bad input fails with the smith.yaml line.
+func TestErrors(t *testing.T) {
+	requireE2E(t)
+	for _, tc := range []struct {
+		name, yaml string
+		want       []string
+	}{{
+		name: "missing path",
+		yaml: "type: oci\npackage: $BASE\npaths:\n- /usr/bin/cat\n- /usr/bin/catt\n",
+		want: []string{`smith.yaml:6:3: paths[1]: no file matches "/usr/bin/catt"`, "smith.yaml:4", ">>> paths:"},
+	}, {
+		name: "unknown key",
+		yaml: "type: oci\npackage: $BASE\npahts: [/usr/bin/cat]\n",
+		want: []string{`smith.yaml:4:1: unknown key "pahts" (did you mean "paths"?)`, ">>> pahts: [/usr/bin/cat]"},
+	}, {
+		name: "string for a list",
+		yaml: "type: oci\npackage: $BASE\npaths: /usr/bin/cat\n",
+		want: []string{"smith.yaml:4:8: paths: expected a list of strings, got a string"},
+	}, {
+		name: "missing image",
+		yaml: "type: oci\npackage: 127.0.0.1:5000/no/such:image\npaths: [/usr/bin/cat]\n",
+		want: []string{"smith.yaml:3:10: package:", "127.0.0.1:5000/no/such:image"},
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newProject(t, tc.yaml, nil)
+			_, out, err := p.tryBuild(t)
+			if err == nil {
+				t.Fatalf("build succeeded, want an error; output:\n%s", out)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,287 @@
+package e2e
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// env is what the tests need from hack/up, read once.
+type env struct {
+	frontend string // the frontend image ref
+	registry string // host:port of the local registry
+	base     string // the Debian test image
+	root     string // repository root
+}
+
+var testEnv env
+
+func TestMain(m *testing.M) {
+	root, _ := filepath.Abs("..")
+	registry := getenv("SMITH_REGISTRY", "127.0.0.1:5000")
+	testEnv = env{
+		frontend: getenv("SMITH_FRONTEND_IMAGE", registry+"/smith:dev"),
+		registry: registry,
+		base:     registry + "/test/debian:bookworm",
+		root:     root,
+	}
+	os.Exit(m.Run())
+}
+
+func getenv(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+// requireE2E skips unless SMITH_E2E is set; when it is, the daemon must answer.
+func requireE2E(t *testing.T) {
+	t.Helper()
+	if os.Getenv("SMITH_E2E") == "" {
+		t.Skip("end-to-end test: needs buildkitd, the registry and the test images; run `make test` (sets SMITH_E2E=1)")
+	}
+	if os.Getenv("BUILDKIT_HOST") == "" {
+		t.Fatal("SMITH_E2E is set but BUILDKIT_HOST is not; source the environment hack/up prints")
+	}
+}
+
+// project is a build context folder made from a smith.yaml and rootfs files.
+type project struct {
+	dir string
+}
+
+// newProject writes smith.yaml (with the frontend's syntax line prepended
+// unless the text has one) and the given rootfs/ files into a temp dir.
+func newProject(t *testing.T, yaml string, rootfs map[string]string) *project {
+	t.Helper()
+	dir := t.TempDir()
+	if !strings.HasPrefix(yaml, "# syntax=") {
+		yaml = "# syntax=" + testEnv.frontend + "\n" + yaml
+	}
+	yaml = strings.ReplaceAll(yaml, "$BASE", testEnv.base)
+	must(t, os.WriteFile(filepath.Join(dir, "smith.yaml"), []byte(yaml), 0o644))
+	for name, content := range rootfs {
+		p := filepath.Join(dir, "rootfs", name)
+		must(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		must(t, os.WriteFile(p, []byte(content), 0o644))
+	}
+	return &project{dir: dir}
+}
+
+// buildctl runs buildctl and returns its combined output.
+func buildctl(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "buildctl", args...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	return out.String(), err
+}
+
+// build builds the project through the frontend image (gateway.v0, as
+// `buildctl build --frontend gateway.v0` users do) into an OCI tarball.
+func (p *project) build(t *testing.T, extra ...string) (*image, string) {
+	t.Helper()
+	img, out, err := p.tryBuild(t, extra...)
+	if err != nil {
+		t.Fatalf("build failed: %v\n%s", err, out)
+	}
+	return img, out
+}
+
+func (p *project) tryBuild(t *testing.T, extra ...string) (*image, string, error) {
+	t.Helper()
+	dest := filepath.Join(t.TempDir(), "image.tar")
+	args := append([]string{"build", "--progress=plain",
+		"--frontend", "gateway.v0", "--opt", "source=" + testEnv.frontend,
+		"--local", "context=" + p.dir, "--local", "dockerfile=" + p.dir,
+		"--opt", "filename=smith.yaml",
+		"--output", "type=oci,dest=" + dest,
+	}, extra...)
+	out, err := buildctl(t, args...)
+	if err != nil {
+		return nil, out, err
+	}
+	return readImage(t, dest), out, nil
+}
+
+// image is an exported single-platform OCI image, flattened.
+type image struct {
+	path   string // the OCI tarball
+	config ocispecs.Image
+	layers int
+	files  map[string]*tar.Header // by absolute path
+	data   map[string][]byte      // regular file contents
+}
+
+func readImage(t *testing.T, tarball string) *image {
+	t.Helper()
+	blobs := map[string][]byte{}
+	f, err := os.Open(tarball)
+	must(t, err)
+	defer f.Close()
+	tr := tar.NewReader(f)
+	var index ocispecs.Index
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		must(t, err)
+		b, err := io.ReadAll(tr)
+		must(t, err)
+		switch {
+		case h.Name == "index.json":
+			must(t, json.Unmarshal(b, &index))
+		case strings.HasPrefix(h.Name, "blobs/sha256/"):
+			blobs["sha256:"+strings.TrimPrefix(h.Name, "blobs/sha256/")] = b
+		}
+	}
+	if len(index.Manifests) == 0 {
+		t.Fatalf("%s: index.json lists no manifests", tarball)
+	}
+	var m ocispecs.Manifest
+	must(t, json.Unmarshal(blobs[index.Manifests[0].Digest.String()], &m))
+	img := &image{path: tarball, files: map[string]*tar.Header{}, data: map[string][]byte{}, layers: len(m.Layers)}
+	must(t, json.Unmarshal(blobs[m.Config.Digest.String()], &img.config))
+	for _, l := range m.Layers {
+		zr, err := gzip.NewReader(bytes.NewReader(blobs[l.Digest.String()]))
+		must(t, err)
+		lr := tar.NewReader(zr)
+		for {
+			h, err := lr.Next()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			must(t, err)
+			name := path.Clean("/" + h.Name)
+			img.files[name] = h
+			if h.Typeflag == tar.TypeReg {
+				b, err := io.ReadAll(lr)
+				must(t, err)
+				img.data[name] = b
+			}
+		}
+	}
+	return img
+}
+
+// paths lists the image's files, sorted.
+func (img *image) paths() []string {
+	var ps []string
+	for p := range img.files {
+		ps = append(ps, p)
+	}
+	sort.Strings(ps)
+	return ps
+}
+
+func (img *image) has(p string) bool { _, ok := img.files[p]; return ok }
+
+// run unpacks the image into a runc bundle and runs it with a read-only
+// root, returning stdout and stderr. The image's own entrypoint and cmd run
+// unless args is given.
+func (img *image) run(t *testing.T, args ...string) (string, string, error) {
+	t.Helper()
+	bundle := img.bundle(t, func(spec map[string]any) {
+		if len(args) > 0 {
+			spec["process"].(map[string]any)["args"] = args
+		}
+	})
+	return runBundle(t, bundle, nil)
+}
+
+// bundle unpacks the image with umoci and adjusts the runtime spec.
+func (img *image) bundle(t *testing.T, edit func(spec map[string]any)) string {
+	t.Helper()
+	dir := t.TempDir()
+	layout := filepath.Join(dir, "layout")
+	must(t, os.MkdirAll(layout, 0o755))
+	mustRun(t, "tar", "-C", layout, "-xf", img.path)
+	// umoci finds images by their ref.name annotation; give the one manifest a name.
+	idxPath := filepath.Join(layout, "index.json")
+	var idx map[string]any
+	b, err := os.ReadFile(idxPath)
+	must(t, err)
+	must(t, json.Unmarshal(b, &idx))
+	mans := idx["manifests"].([]any)
+	man := mans[0].(map[string]any)
+	ann, _ := man["annotations"].(map[string]any)
+	if ann == nil {
+		ann = map[string]any{}
+	}
+	ann["org.opencontainers.image.ref.name"] = "test"
+	man["annotations"] = ann
+	idx["manifests"] = []any{man}
+	b, err = json.Marshal(idx)
+	must(t, err)
+	must(t, os.WriteFile(idxPath, b, 0o644))
+
+	bundle := filepath.Join(dir, "bundle")
+	mustRun(t, "umoci", "--log", "error", "unpack", "--image", layout+":test", bundle)
+	specPath := filepath.Join(bundle, "config.json")
+	var spec map[string]any
+	b, err = os.ReadFile(specPath)
+	must(t, err)
+	must(t, json.Unmarshal(b, &spec))
+	spec["process"].(map[string]any)["terminal"] = false
+	spec["root"].(map[string]any)["readonly"] = true
+	if edit != nil {
+		edit(spec)
+	}
+	b, err = json.MarshalIndent(spec, "", "  ")
+	must(t, err)
+	must(t, os.WriteFile(specPath, b, 0o644))
+	return bundle
+}
+
+var containerSeq int
+
+// runBundle runs a bundle to completion (or until ctx ends) with runc.
+func runBundle(t *testing.T, bundle string, stdin io.Reader) (string, string, error) {
+	t.Helper()
+	containerSeq++
+	id := fmt.Sprintf("smith-e2e-%d-%d", os.Getpid(), containerSeq)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "runc", "run", "--bundle", bundle, id)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr, cmd.Stdin = &stdout, &stderr, stdin
+	err := cmd.Run()
+	_ = exec.Command("runc", "delete", "-f", id).Run()
+	return stdout.String(), stderr.String(), err
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mustRun(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(name, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}

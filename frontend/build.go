@@ -1,0 +1,132 @@
+package frontend
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"strconv"
+	"time"
+
+	"github.com/containerd/platforms"
+	"github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/frontend/dockerui"
+	"github.com/moby/buildkit/frontend/gateway/client"
+	"github.com/moby/buildkit/solver/pb"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/smithbuild/smith/config"
+	"github.com/smithbuild/smith/llbgen"
+)
+
+// DefaultFilename is read when the client names no file (-f / filename).
+const DefaultFilename = "smith.yaml"
+
+// Build is the gateway entrypoint: smith.yaml in, one image per target
+// platform out.
+func Build(ctx context.Context, c client.Client) (*client.Result, error) {
+	opts := c.BuildOpts().Opts
+	if _, ok := opts["filename"]; !ok {
+		// dockerui reads the filename lazily from this same map.
+		opts["filename"] = DefaultFilename
+	}
+	bc, err := dockerui.NewClient(c)
+	if err != nil {
+		return nil, err
+	}
+	src, err := bc.ReadEntrypoint(ctx, "YAML")
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", opts["filename"], err)
+	}
+	name := path.Base(opts["filename"])
+	f, err := config.Parse(name, src.Data)
+	if err != nil {
+		return nil, withSource(err, src.SourceMap)
+	}
+	if err := llbgen.Supported(f); err != nil {
+		return nil, withSource(err, src.SourceMap)
+	}
+	if len(f.Package.Items) > 0 {
+		if s, err := llbgen.ImageSource(f.Package.Items[0].Value); err == nil && s.Redacted {
+			pos := f.Package.Items[0].Pos
+			src.Warn(ctx, "package: credentials in the image URL are ignored and not recorded; the builder's registry login is used",
+				client.WarnOpts{Range: []*pb.Range{{Start: &pb.Position{Line: int32(pos.Line)}, End: &pb.Position{Line: int32(pos.Line)}}}})
+		}
+	}
+	if res, ok, err := bc.HandleSubrequest(ctx, dockerui.RequestHandler{AllowOther: true}); err != nil || ok {
+		return res, err
+	}
+
+	epoch, err := sourceDateEpoch(bc.BuildArgs)
+	if err != nil {
+		return nil, err
+	}
+	helper, err := helperImage(ctx, c, bc)
+	if err != nil {
+		return nil, err
+	}
+	buildCtx, err := bc.MainContext(ctx,
+		llb.IncludePatterns([]string{"rootfs"}),
+		llb.WithCustomName("[smith] load rootfs/ from the build context"))
+	if err != nil {
+		return nil, err
+	}
+	noCache := bc.IsNoCache("")
+
+	rb, err := bc.Build(ctx, func(ctx context.Context, p *ocispecs.Platform, _ int) (*dockerui.BuildResult, error) {
+		target := bc.BuildPlatforms[0]
+		if p != nil {
+			target = *p
+		}
+		target = platforms.Normalize(target)
+		source, img, err := loadSource(ctx, c, bc, f, target)
+		if err != nil {
+			return nil, withSource(err, src.SourceMap)
+		}
+		gen, err := llbgen.Generate(f, llbgen.Options{
+			Platform:      target,
+			BuildPlatform: bc.BuildPlatforms[0],
+			Source:        source,
+			SourceImage:   img,
+			Helper:        *helper,
+			Context:       *buildCtx,
+			Epoch:         epoch,
+			SourceMap:     src.SourceMap,
+			IgnoreCache:   noCache,
+		})
+		if err != nil {
+			return nil, withSource(err, src.SourceMap)
+		}
+		def, err := gen.State.Marshal(ctx, llb.Platform(target))
+		if err != nil {
+			return nil, fmt.Errorf("marshaling LLB: %w", err)
+		}
+		res, err := c.Solve(ctx, client.SolveRequest{Definition: def.ToPB(), CacheImports: bc.CacheImports})
+		if err != nil {
+			return nil, err
+		}
+		ref, err := res.SingleRef()
+		if err != nil {
+			return nil, err
+		}
+		return &dockerui.BuildResult{Reference: ref, Image: gen.Image, Epoch: &epoch}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return rb.Finalize()
+}
+
+// sourceDateEpoch reads SOURCE_DATE_EPOCH (buildctl and buildx forward the
+// client's environment variable as a build arg); without it smith uses Unix
+// 0, so builds are reproducible by default.
+func sourceDateEpoch(args map[string]string) (time.Time, error) {
+	v, ok := args["SOURCE_DATE_EPOCH"]
+	if !ok || v == "" {
+		return time.Unix(0, 0).UTC(), nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return time.Time{}, fmt.Errorf("build arg SOURCE_DATE_EPOCH=%q: want a non-negative number of seconds", v)
+	}
+	return time.Unix(n, 0).UTC(), nil
+}

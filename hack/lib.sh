@@ -1,0 +1,38 @@
+# shellcheck shell=bash
+# Common settings for smith's hack/ scripts. Source it; it changes nothing.
+#
+# SMITH_STATE  runtime state: buildkitd and registry data, sockets, pid files,
+#              logs (default /tmp/smith-hack). Removed by hack/down --purge.
+# SMITH_CACHE  built tools and base-image rootfs kept between runs
+#              (default ~/.cache/smith).
+set -euo pipefail
+
+SMITH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SMITH_STATE=${SMITH_STATE:-/tmp/smith-hack}
+SMITH_CACHE=${SMITH_CACHE:-${HOME:-/root}/.cache/smith}
+SMITH_REGISTRY=${SMITH_REGISTRY:-127.0.0.1:5000}
+SMITH_FRONTEND_IMAGE=${SMITH_FRONTEND_IMAGE:-$SMITH_REGISTRY/smith:dev}
+BUILDX_VERSION=${BUILDX_VERSION:-v0.38.2}
+# The BuildKit version is the one go.mod pins: the frontend and the daemon
+# used for testing always match.
+BUILDKIT_VERSION=$(cd "$SMITH_ROOT" && go list -m -f '{{.Version}}' github.com/moby/buildkit)
+TOOLS="$SMITH_CACHE/tools/buildkit-$BUILDKIT_VERSION-buildx-$BUILDX_VERSION"
+export BUILDKIT_HOST=${BUILDKIT_HOST:-unix://$SMITH_STATE/buildkitd.sock}
+export PATH="$TOOLS:$PATH"
+export DOCKER_CONFIG="$SMITH_STATE/docker"
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# pid_alive FILE: the process recorded in FILE is running.
+pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+# wait_for DESC CMD...: retry CMD for up to 60 s.
+wait_for() {
+	local desc=$1; shift
+	for _ in $(seq 120); do
+		if "$@" >/dev/null 2>&1; then return 0; fi
+		sleep 0.5
+	done
+	die "timed out waiting for $desc"
+}

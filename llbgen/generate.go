@@ -1,0 +1,208 @@
+package llbgen
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/solver/pb"
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/smithbuild/smith/config"
+	"github.com/smithbuild/smith/deps"
+)
+
+// HelperPath is where the smith helper binary lives in the frontend image.
+const HelperPath = "/smith-frontend"
+
+// Skeleton lists the directories every microcontainer gets: /read for
+// per-instance configuration, /write for data, /run for ephemeral files, and
+// mount points for the runtime.
+var Skeleton = []string{"/dev", "/proc", "/sys", "/read", "/write", "/run"}
+
+// Mount points of the trace step. They live under one directory that no
+// image uses, so they cannot collide with anything in the helper image.
+const (
+	srcMount     = "/smith/src"
+	outMount     = "/smith/out"
+	contextMount = "/smith/context"
+)
+
+// Options carries everything Generate needs from outside. The zero value
+// works (for tests): a linux/amd64 target, scratch inputs, epoch 0.
+type Options struct {
+	// Platform is the target platform of the image.
+	Platform ocispecs.Platform
+	// BuildPlatform runs the helper natively; zero means Platform.
+	BuildPlatform ocispecs.Platform
+	// Source is the tree to take files from (an image for type oci).
+	Source llb.State
+	// SourceImage is Source's image config, or nil when unknown.
+	SourceImage *dockerspec.DockerOCIImage
+	// Helper is a root filesystem holding the smith binary at HelperPath;
+	// normally the frontend image itself.
+	Helper llb.State
+	// Context is the build context; only its rootfs/ folder is used.
+	Context llb.State
+	// Epoch stamps file mtimes and the image's created time.
+	Epoch time.Time
+	// SourceMap, when set, attaches smith.yaml locations to the steps so a
+	// failing step points at its line.
+	SourceMap *llb.SourceMap
+	// IgnoreCache marks every step as uncached (--no-cache).
+	IgnoreCache bool
+}
+
+// Result is the generated build.
+type Result struct {
+	// State is the final image filesystem: a single layer.
+	State llb.State
+	// Image is the OCI image config to export with it.
+	Image *dockerspec.DockerOCIImage
+}
+
+// Generate translates f into LLB and an image config.
+func Generate(f *config.File, o Options) (*Result, error) {
+	if err := Supported(f); err != nil {
+		return nil, err
+	}
+	if o.Platform.OS == "" {
+		o.Platform = ocispecs.Platform{OS: "linux", Architecture: "amd64"}
+	}
+	if o.BuildPlatform.OS == "" {
+		o.BuildPlatform = o.Platform
+	}
+	req := TraceRequest(f, o.SourceImage)
+	reqJSON, err := json.Marshal(req)
+	if err != nil {
+		return nil, fmt.Errorf("encoding trace request: %w", err)
+	}
+	args := []string{HelperPath, "trace",
+		"--root", srcMount,
+		"--out", outMount,
+		"--overlay", contextMount + "/rootfs",
+		"--epoch", strconv.FormatInt(o.Epoch.Unix(), 10),
+		"--mkdir", strings.Join(dirsToCreate(f), ","),
+		"--request", string(reqJSON),
+	}
+	if len(req.Paths) == 0 {
+		// Nothing to trace: the helper only lays out the skeleton and overlay.
+		args = append(args, "--no-source")
+	}
+	runOpts := []llb.RunOption{
+		llb.Args(args),
+		llb.AddEnv("SOURCE_DATE_EPOCH", strconv.FormatInt(o.Epoch.Unix(), 10)),
+		llb.AddMount(srcMount, o.Source, llb.Readonly),
+		llb.AddMount(contextMount, o.Context, llb.Readonly),
+		llb.Network(pb.NetMode_NONE),
+		llb.Platform(o.BuildPlatform),
+		llb.WithCustomName(stepName(f)),
+	}
+	if r := listRange(f.Keys["paths"], f.Paths); r != nil {
+		runOpts = append(runOpts, o.SourceMap.Location(r))
+	}
+	if o.IgnoreCache {
+		runOpts = append(runOpts, llb.IgnoreCache)
+	}
+	run := o.Helper.Run(runOpts...)
+	out := run.AddMount(outMount, llb.Scratch())
+	return &Result{State: out, Image: ImageConfig(f, o)}, nil
+}
+
+// TraceRequest builds the helper's request: the paths and excludes with
+// their smith.yaml origins, and the library path the image's dynamic loader
+// would see.
+func TraceRequest(f *config.File, src *dockerspec.DockerOCIImage) deps.Request {
+	var req deps.Request
+	for _, p := range f.Paths.Items {
+		req.Paths = append(req.Paths, deps.Pattern{Glob: p.Value, Origin: origin(f, p.Pos, fmt.Sprintf("paths[%d]", p.Index))})
+	}
+	for _, p := range f.Excludes.Items {
+		req.Excludes = append(req.Excludes, deps.Pattern{Glob: p.Value, Origin: origin(f, p.Pos, fmt.Sprintf("excludes[%d]", p.Index))})
+	}
+	env := inheritedEnv(f, src)
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "LD_LIBRARY_PATH="); ok {
+			for _, d := range strings.Split(v, ":") {
+				if strings.HasPrefix(d, "/") {
+					req.LibraryPath = append(req.LibraryPath, d)
+				}
+			}
+		}
+	}
+	return req
+}
+
+// dirsToCreate lists the skeleton plus the directories smith.yaml implies:
+// volumes and the working directory, so a read-only root can start.
+func dirsToCreate(f *config.File) []string {
+	dirs := append([]string{}, Skeleton...)
+	for _, m := range f.Mounts.Items {
+		dirs = append(dirs, m.Value)
+	}
+	if f.Dir.Value != "" {
+		dirs = append(dirs, f.Dir.Value)
+	}
+	return dirs
+}
+
+func stepName(f *config.File) string {
+	var ps []string
+	for _, p := range f.Paths.Items {
+		ps = append(ps, p.Value)
+	}
+	if len(ps) == 0 {
+		return "[smith] assemble microcontainer (no paths)"
+	}
+	const max = 4
+	if len(ps) > max {
+		ps = append(ps[:max], fmt.Sprintf("+%d more", len(ps)-max))
+	}
+	return "[smith] trace and copy " + strings.Join(ps, " ")
+}
+
+func origin(f *config.File, pos config.Pos, field string) string {
+	name := f.Name
+	if name == "" {
+		name = "smith.yaml"
+	}
+	if pos.Line == 0 {
+		return name + ": " + field
+	}
+	return fmt.Sprintf("%s:%d:%d: %s", name, pos.Line, pos.Col, field)
+}
+
+// listRange covers a key and all its list items.
+func listRange(key config.Pos, l config.List) []*pb.Range {
+	ps := []config.Pos{key, l.Pos}
+	for _, it := range l.Items {
+		ps = append(ps, it.Pos)
+	}
+	return rangeOf(ps...)
+}
+
+// rangeOf returns a source range covering the given positions' lines, for
+// attaching to an LLB op. Zero positions are skipped.
+func rangeOf(ps ...config.Pos) []*pb.Range {
+	var first, last int32
+	for _, p := range ps {
+		if p.Line == 0 {
+			continue
+		}
+		l := int32(p.Line)
+		if first == 0 || l < first {
+			first = l
+		}
+		if l > last {
+			last = l
+		}
+	}
+	if first == 0 {
+		return nil
+	}
+	return []*pb.Range{{Start: &pb.Position{Line: first}, End: &pb.Position{Line: last}}}
+}

@@ -1,0 +1,271 @@
+package llbgen
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/solver/pb"
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/smithbuild/smith/config"
+	"github.com/smithbuild/smith/deps"
+)
+
+func parse(t *testing.T, yaml string) *config.File {
+	t.Helper()
+	f, err := config.Parse("smith.yaml", []byte(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func TestImageSource(t *testing.T) {
+	for _, tc := range []struct {
+		in       string
+		ref      string
+		name     string
+		redacted bool
+		err      string
+	}{
+		{in: "debian:bookworm", ref: "debian:bookworm", name: "debian:bookworm"},
+		{in: "base", ref: "base", name: "base"},
+		{in: "https://registry-1.docker.io/library/nginx:1.25", ref: "docker.io/library/nginx:1.25", name: "https://registry-1.docker.io/library/nginx:1.25"},
+		{in: "https://u:secret@127.0.0.1:5000/test/debian:bookworm", ref: "127.0.0.1:5000/test/debian:bookworm", name: "https://127.0.0.1:5000/test/debian:bookworm", redacted: true},
+		{in: "http://host/repo", ref: "host/repo", name: "http://host/repo"},
+		{in: "https://host/", err: "has no repository"},
+		{in: "image.tar.gz:latest", err: "not implemented yet"},
+		{in: "image.tgz", err: "not implemented yet"},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			s, err := ImageSource(tc.in)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err = %v, want it to contain %q", err, tc.err)
+				}
+				if strings.Contains(err.Error(), "secret") {
+					t.Errorf("error leaks credentials: %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.Ref != tc.ref || s.Name != tc.name || s.Redacted != tc.redacted {
+				t.Errorf("got %+v, want ref %q name %q redacted %v", s, tc.ref, tc.name, tc.redacted)
+			}
+		})
+	}
+}
+
+func TestImageConfigInheritance(t *testing.T) {
+	src := &dockerspec.DockerOCIImage{}
+	src.Config.Entrypoint = []string{"/docker-entrypoint.sh"}
+	src.Config.Cmd = []string{"nginx"}
+	src.Config.Env = []string{"PATH=/usr/bin", "NGINX_VERSION=1"}
+	src.Config.WorkingDir = "/srv"
+	src.Config.ExposedPorts = map[string]struct{}{"80/tcp": {}}
+	src.Config.Labels = map[string]string{"maintainer": "x"}
+	src.Config.User = "101"
+	src.Config.StopSignal = "SIGQUIT"
+	epoch := time.Unix(1700000000, 0)
+
+	t.Run("inherits what smith.yaml leaves out", func(t *testing.T) {
+		img := ImageConfig(parse(t, "package: a/b\npaths: [/x]\n"), Options{SourceImage: src, Epoch: epoch,
+			Platform: ocispecs.Platform{OS: "linux", Architecture: "arm64", Variant: "v8"}})
+		c := img.Config
+		if !slices.Equal(c.Entrypoint, src.Config.Entrypoint) || !slices.Equal(c.Cmd, src.Config.Cmd) ||
+			!slices.Equal(c.Env, src.Config.Env) || c.WorkingDir != "/srv" || c.StopSignal != "SIGQUIT" {
+			t.Errorf("not inherited: %+v", c)
+		}
+		if _, ok := c.ExposedPorts["80/tcp"]; !ok || c.Labels["maintainer"] != "x" {
+			t.Errorf("ports/labels not inherited: %+v", c)
+		}
+		if c.User != DefaultUser {
+			t.Errorf("User = %q: the source's user must not be inherited (smith runs non-root by default)", c.User)
+		}
+		if img.Architecture != "arm64" || img.Variant != "v8" || img.OS != "linux" {
+			t.Errorf("platform = %+v", img.Platform)
+		}
+		if !img.Created.Equal(epoch) || len(img.History) != 1 || !img.History[0].Created.Equal(epoch) {
+			t.Errorf("created/history not stamped with the epoch: %v %+v", img.Created, img.History)
+		}
+	})
+	t.Run("smith.yaml wins", func(t *testing.T) {
+		f := parse(t, `package: a/b
+paths: [/x]
+entrypoint: [/app]
+cmd: []
+env: [A=1]
+dir: /work
+ports: [8080]
+labels: {a: 1}
+user: "1000:1000"
+mounts: [/data]
+`)
+		c := ImageConfig(f, Options{SourceImage: src}).Config
+		if !slices.Equal(c.Entrypoint, []string{"/app"}) || len(c.Cmd) != 0 || !slices.Equal(c.Env, []string{"A=1"}) {
+			t.Errorf("entrypoint/cmd/env: %+v", c)
+		}
+		if c.WorkingDir != "/work" || c.User != "1000:1000" || c.Labels["a"] != "1" || len(c.Labels) != 1 {
+			t.Errorf("dir/user/labels: %+v", c)
+		}
+		if _, ok := c.ExposedPorts["8080/tcp"]; !ok || len(c.ExposedPorts) != 1 {
+			t.Errorf("ports: %v", c.ExposedPorts)
+		}
+		if _, ok := c.Volumes["/data"]; !ok {
+			t.Errorf("volumes: %v", c.Volumes)
+		}
+	})
+	t.Run("root wins over user", func(t *testing.T) {
+		c := ImageConfig(parse(t, "user: \"5\"\nroot: true\n"), Options{}).Config
+		if c.User != "0:0" {
+			t.Errorf("User = %q", c.User)
+		}
+	})
+	t.Run("config JSON keeps the fields", func(t *testing.T) {
+		// DockerOCIImage.Config shadows the embedded OCI config: make sure the
+		// values land in the marshaled JSON.
+		b, err := json.Marshal(ImageConfig(parse(t, "cmd: [/x]\n"), Options{}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(b, []byte(`"Cmd":["/x"]`)) {
+			t.Errorf("Cmd missing from %s", b)
+		}
+	})
+}
+
+func TestTraceRequest(t *testing.T) {
+	f := parse(t, "package: a/b\npaths:\n- /usr/bin/cat\n- \"\"\n- /lib/*.so\nexcludes: [/usr/share]\n")
+	src := &dockerspec.DockerOCIImage{}
+	src.Config.Env = []string{"LD_LIBRARY_PATH=/opt/lib:relative:/usr/local/lib"}
+	req := TraceRequest(f, src)
+	want := deps.Request{
+		Paths: []deps.Pattern{
+			{Glob: "/usr/bin/cat", Origin: "smith.yaml:3:3: paths[0]"},
+			{Glob: "/lib/*.so", Origin: "smith.yaml:5:3: paths[2]"},
+		},
+		Excludes:    []deps.Pattern{{Glob: "/usr/share", Origin: "smith.yaml:6:12: excludes[0]"}},
+		LibraryPath: []string{"/opt/lib", "/usr/local/lib"},
+	}
+	got, _ := json.Marshal(req)
+	exp, _ := json.Marshal(want)
+	if !bytes.Equal(got, exp) {
+		t.Errorf("request\n got %s\nwant %s", got, exp)
+	}
+}
+
+func TestSupported(t *testing.T) {
+	for _, tc := range []struct{ yaml, want string }{
+		{"package: coreutils\npaths: [/usr/bin/cat]\n", "smith.yaml:1:10: package: installing RPMs"},
+		{"type: oci\npackage: [a/b, c/d]\n", "smith.yaml:2:16: package[1]: type oci takes exactly one image"},
+		{"parent: base.tar\n", "smith.yaml:1:1: parent: a parent image is not implemented yet"},
+		{"nss: true\n", "smith.yaml:1:1: nss:"},
+		{"groups: [adm]\n", "smith.yaml:1:1: groups: supplementary groups is not implemented yet"},
+		{"user: nginx\n", "smith.yaml:1:7: user: user names"},
+		{"mock: {deps: [a]}\n", "smith.yaml:1:1: mock: the mock section is not implemented yet"},
+	} {
+		err := Supported(parse(t, tc.yaml))
+		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("%q: err = %v, want prefix %q", tc.yaml, err, tc.want)
+		}
+	}
+	if err := Supported(parse(t, "type: oci\npackage: a/b\npaths: [/x]\nuser: \"1000:1000\"\n")); err != nil {
+		t.Errorf("supported file rejected: %v", err)
+	}
+}
+
+// TestGenerate checks the shape of the LLB: one exec of the helper with the
+// source read-only, network off, and the output mount as the result.
+func TestGenerate(t *testing.T) {
+	f := parse(t, "package: a/b\npaths: [/usr/bin/cat]\nmounts: [/data]\ndir: /work\n")
+	res, err := Generate(f, Options{
+		Source: llb.Image("docker.io/library/debian:bookworm"),
+		Helper: llb.Image("example.com/smith:test"),
+		Epoch:  time.Unix(42, 0),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	def, err := res.State.Marshal(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var execs []*pb.ExecOp
+	for _, dt := range def.Def {
+		var op pb.Op
+		if err := op.UnmarshalVT(dt); err != nil {
+			t.Fatal(err)
+		}
+		if e := op.GetExec(); e != nil {
+			execs = append(execs, e)
+		}
+	}
+	if len(execs) != 1 {
+		t.Fatalf("got %d exec ops, want 1", len(execs))
+	}
+	e := execs[0]
+	args := strings.Join(e.Meta.Args, " ")
+	for _, want := range []string{HelperPath + " trace", "--root " + srcMount, "--out " + outMount, "--epoch 42",
+		"--mkdir /dev,/proc,/sys,/read,/write,/run,/data,/work", `"glob":"/usr/bin/cat"`} {
+		if !strings.Contains(args, want) {
+			t.Errorf("args %q lack %q", args, want)
+		}
+	}
+	if e.Network != pb.NetMode_NONE {
+		t.Errorf("network = %v, want none", e.Network)
+	}
+	mounts := map[string]*pb.Mount{}
+	for _, m := range e.Mounts {
+		mounts[m.Dest] = m
+	}
+	if m := mounts[srcMount]; m == nil || !m.Readonly {
+		t.Errorf("source mount missing or writable: %+v", m)
+	}
+	if m := mounts[outMount]; m == nil || m.Readonly || m.Output < 0 {
+		t.Errorf("output mount: %+v", m)
+	}
+
+	// Same input, same bytes.
+	def2, err := res.State.Marshal(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(def.Def) != len(def2.Def) {
+		t.Fatal("definition size differs between marshals")
+	}
+	for i := range def.Def {
+		if !bytes.Equal(def.Def[i], def2.Def[i]) {
+			t.Fatal("marshal is not deterministic")
+		}
+	}
+}
+
+func TestGenerateNoCache(t *testing.T) {
+	f := parse(t, "package: a/b\npaths: [/x]\n")
+	res, err := Generate(f, Options{Source: llb.Scratch(), Helper: llb.Scratch(), IgnoreCache: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	def, err := res.State.Marshal(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, md := range def.Metadata {
+		if md.IgnoreCache {
+			found = true
+		}
+	}
+	if !found {
+		t.Error("IgnoreCache did not mark the trace step")
+	}
+}

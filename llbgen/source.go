@@ -1,0 +1,79 @@
+package llbgen
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+)
+
+// Source describes where the tree to shrink comes from when type is oci.
+type Source struct {
+	// Name is looked up first as a BuildKit named context (--build-context
+	// NAME=…), exactly as written in smith.yaml (credentials removed).
+	Name string
+	// Ref is the image reference to pull when no named context matches.
+	Ref string
+	// Redacted is true when smith.yaml carried user:pass@ credentials, which
+	// were dropped; registry auth comes from the builder's session instead.
+	Redacted bool
+}
+
+// ImageSource maps a smith.yaml `package` value of type oci to an image
+// source. smith's URL form, https://[user:pass@]host[:port]/repo[:tag], maps
+// to host[:port]/repo[:tag] (registry-1.docker.io becomes docker.io); plain
+// image references and named-context names pass through unchanged.
+func ImageSource(pkg string) (Source, error) {
+	if pkg == "" {
+		return Source{}, fmt.Errorf("no image given")
+	}
+	if isArchive(pkg) {
+		return Source{}, fmt.Errorf("image archives in the build context (%q) are not implemented yet; use an image reference or --build-context NAME=oci-layout://DIR", pkg)
+	}
+	lower := strings.ToLower(pkg)
+	if !strings.HasPrefix(lower, "http://") && !strings.HasPrefix(lower, "https://") {
+		return Source{Name: pkg, Ref: pkg}, nil
+	}
+	u, err := url.Parse(pkg)
+	if err != nil {
+		return Source{}, fmt.Errorf("parsing image URL: %v", redactURLError(err))
+	}
+	redacted := u.User != nil
+	u.User = nil
+	host := u.Host
+	if host == "" {
+		return Source{}, fmt.Errorf("image URL %s has no host", u.Redacted())
+	}
+	if host == "registry-1.docker.io" || host == "index.docker.io" {
+		host = "docker.io"
+	}
+	repo := strings.Trim(u.Path, "/")
+	if repo == "" {
+		return Source{}, fmt.Errorf("image URL %s has no repository", u.Redacted())
+	}
+	ref := host + "/" + repo
+	return Source{Name: u.String(), Ref: ref, Redacted: redacted}, nil
+}
+
+// isArchive reports whether pkg names an image archive file in the build
+// context (smith's file.tar[.gz]|.tgz[:tag] form).
+func isArchive(pkg string) bool {
+	parts := strings.Split(pkg, ":")
+	file := parts[0]
+	if len(parts) > 2 {
+		file = parts[len(parts)-2]
+	}
+	for _, ext := range []string{".tar", ".tar.gz", ".tgz"} {
+		if strings.HasSuffix(file, ext) {
+			return true
+		}
+	}
+	return false
+}
+
+// redactURLError keeps url.Parse errors from echoing credentials.
+func redactURLError(err error) error {
+	if ue, ok := err.(*url.Error); ok {
+		return fmt.Errorf("%s", ue.Err)
+	}
+	return err
+}
