@@ -16,6 +16,10 @@ import (
 	"github.com/smithbuild/smith/deps"
 )
 
+// RequestEnv names the environment variable that carries the JSON
+// deps.Request to the helper's trace command.
+const RequestEnv = "SMITH_TRACE_REQUEST"
+
 // HelperPath is where the smith helper binary lives in the frontend image.
 const HelperPath = "/smith-frontend"
 
@@ -87,7 +91,6 @@ func Generate(f *config.File, o Options) (*Result, error) {
 		"--overlay", contextMount + "/rootfs",
 		"--epoch", strconv.FormatInt(o.Epoch.Unix(), 10),
 		"--mkdir", strings.Join(dirsToCreate(f), ","),
-		"--request", string(reqJSON),
 	}
 	if len(req.Paths) == 0 {
 		// Nothing to trace: the helper only lays out the skeleton and overlay.
@@ -96,6 +99,9 @@ func Generate(f *config.File, o Options) (*Result, error) {
 	runOpts := []llb.RunOption{
 		llb.Args(args),
 		llb.AddEnv("SOURCE_DATE_EPOCH", strconv.FormatInt(o.Epoch.Unix(), 10)),
+		// The request travels in the environment so the step's command line,
+		// which BuildKit prints on failure, stays readable.
+		llb.AddEnv(RequestEnv, string(reqJSON)),
 		llb.AddMount(srcMount, o.Source, llb.Readonly),
 		llb.AddMount(contextMount, o.Context, llb.Readonly),
 		llb.Network(pb.NetMode_NONE),

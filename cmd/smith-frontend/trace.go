@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/smithbuild/smith/deps"
+	"github.com/smithbuild/smith/llbgen"
 	"github.com/smithbuild/smith/tree"
 )
 
@@ -34,7 +35,7 @@ func runTrace(args []string, stdout, stderr io.Writer) error {
 	overlay := fl.String("overlay", "", "a folder copied over the output last (smith's rootfs/); ignored if absent")
 	epoch := fl.String("epoch", os.Getenv("SOURCE_DATE_EPOCH"), "mtime in Unix seconds for everything written (default $SOURCE_DATE_EPOCH, else 0)")
 	mkdir := fl.String("mkdir", "", "comma-separated folders to create in the output")
-	request := fl.String("request", "", "a JSON trace request (paths with their smith.yaml origins, excludes, library path)")
+	request := fl.String("request", os.Getenv(llbgen.RequestEnv), "a JSON trace request: paths with their smith.yaml origins, excludes, library path (default $"+llbgen.RequestEnv+")")
 	noSource := fl.Bool("no-source", false, "trace nothing; only lay out --mkdir folders and --overlay")
 	var excludes multiFlag
 	fl.Var(&excludes, "exclude", "a glob to leave out, with its subtree (repeatable)")
