@@ -125,11 +125,12 @@ func (p *project) tryBuild(t *testing.T, extra ...string) (*image, string, error
 
 // image is an exported single-platform OCI image, flattened.
 type image struct {
-	path   string // the OCI tarball
-	config ocispecs.Image
-	layers int
-	files  map[string]*tar.Header // by absolute path
-	data   map[string][]byte      // regular file contents
+	path     string // the OCI tarball
+	manifest string // the manifest digest
+	config   ocispecs.Image
+	layers   int
+	files    map[string]*tar.Header // by absolute path
+	data     map[string][]byte      // regular file contents
 }
 
 func readImage(t *testing.T, tarball string) *image {
@@ -160,7 +161,7 @@ func readImage(t *testing.T, tarball string) *image {
 	}
 	var m ocispecs.Manifest
 	must(t, json.Unmarshal(blobs[index.Manifests[0].Digest.String()], &m))
-	img := &image{path: tarball, files: map[string]*tar.Header{}, data: map[string][]byte{}, layers: len(m.Layers)}
+	img := &image{path: tarball, manifest: index.Manifests[0].Digest.String(), files: map[string]*tar.Header{}, data: map[string][]byte{}, layers: len(m.Layers)}
 	must(t, json.Unmarshal(blobs[m.Config.Digest.String()], &img.config))
 	for _, l := range m.Layers {
 		zr, err := gzip.NewReader(bytes.NewReader(blobs[l.Digest.String()]))

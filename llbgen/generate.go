@@ -52,7 +52,8 @@ type Options struct {
 	Helper llb.State
 	// Context is the build context; only its rootfs/ folder is used.
 	Context llb.State
-	// Epoch stamps file mtimes and the image's created time.
+	// Epoch stamps file mtimes and the image's created time; zero means
+	// Unix time 0.
 	Epoch time.Time
 	// SourceMap, when set, attaches smith.yaml locations to the steps so a
 	// failing step points at its line.
@@ -79,6 +80,9 @@ func Generate(f *config.File, o Options) (*Result, error) {
 	}
 	if o.BuildPlatform.OS == "" {
 		o.BuildPlatform = o.Platform
+	}
+	if o.Epoch.IsZero() {
+		o.Epoch = time.Unix(0, 0)
 	}
 	req := TraceRequest(f, o.SourceImage)
 	reqJSON, err := json.Marshal(req)

@@ -3,6 +3,7 @@ package llbgen
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
@@ -19,6 +20,9 @@ const DefaultUser = "10:10"
 // Entrypoint, Cmd, Env, WorkingDir, ExposedPorts, Labels and StopSignal.
 func ImageConfig(f *config.File, o Options) *dockerspec.DockerOCIImage {
 	epoch := o.Epoch.UTC()
+	if o.Epoch.IsZero() {
+		epoch = time.Unix(0, 0).UTC()
+	}
 	img := &dockerspec.DockerOCIImage{}
 	img.Created = &epoch
 	img.Platform = ocispecs.Platform{

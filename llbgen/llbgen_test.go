@@ -252,6 +252,24 @@ func TestGenerate(t *testing.T) {
 	}
 }
 
+func TestZeroEpochIsUnixZero(t *testing.T) {
+	f := parse(t, "package: a/b\npaths: [/x]\n")
+	res, err := Generate(f, Options{Source: llb.Scratch(), Helper: llb.Scratch()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Image.Created.Unix() != 0 {
+		t.Errorf("created = %v, want Unix 0", res.Image.Created)
+	}
+	def, err := res.State.Marshal(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(bytes.Join(def.Def, nil), []byte("SOURCE_DATE_EPOCH=0")) {
+		t.Error("the trace step does not get SOURCE_DATE_EPOCH=0")
+	}
+}
+
 func TestGenerateNoCache(t *testing.T) {
 	f := parse(t, "package: a/b\npaths: [/x]\n")
 	res, err := Generate(f, Options{Source: llb.Scratch(), Helper: llb.Scratch(), IgnoreCache: true})
