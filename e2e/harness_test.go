@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opencontainers/image-spec/specs-go"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -126,6 +127,7 @@ func (p *project) tryBuild(t *testing.T, extra ...string) (*image, string, error
 // image is an exported single-platform OCI image, flattened.
 type image struct {
 	path     string // the OCI tarball
+	desc     ocispecs.Descriptor
 	manifest string // the manifest digest
 	config   ocispecs.Image
 	layers   int
@@ -134,6 +136,13 @@ type image struct {
 }
 
 func readImage(t *testing.T, tarball string) *image {
+	t.Helper()
+	return readImageFor(t, tarball, "")
+}
+
+// readImageFor reads the image for platform ("os/arch") out of an OCI
+// tarball; "" takes the only (or first) image.
+func readImageFor(t *testing.T, tarball, platform string) *image {
 	t.Helper()
 	blobs := map[string][]byte{}
 	f, err := os.Open(tarball)
@@ -156,12 +165,13 @@ func readImage(t *testing.T, tarball string) *image {
 			blobs["sha256:"+strings.TrimPrefix(h.Name, "blobs/sha256/")] = b
 		}
 	}
-	if len(index.Manifests) == 0 {
-		t.Fatalf("%s: index.json lists no manifests", tarball)
+	desc, ok := findManifest(t, blobs, index.Manifests, platform)
+	if !ok {
+		t.Fatalf("%s: no image for platform %q", tarball, platform)
 	}
 	var m ocispecs.Manifest
-	must(t, json.Unmarshal(blobs[index.Manifests[0].Digest.String()], &m))
-	img := &image{path: tarball, manifest: index.Manifests[0].Digest.String(), files: map[string]*tar.Header{}, data: map[string][]byte{}, layers: len(m.Layers)}
+	must(t, json.Unmarshal(blobs[desc.Digest.String()], &m))
+	img := &image{path: tarball, desc: desc, manifest: desc.Digest.String(), files: map[string]*tar.Header{}, data: map[string][]byte{}, layers: len(m.Layers)}
 	must(t, json.Unmarshal(blobs[m.Config.Digest.String()], &img.config))
 	for _, l := range m.Layers {
 		zr, err := gzip.NewReader(bytes.NewReader(blobs[l.Digest.String()]))
@@ -183,6 +193,29 @@ func readImage(t *testing.T, tarball string) *image {
 		}
 	}
 	return img
+}
+
+// findManifest walks (nested) indexes to the image manifest for platform,
+// skipping attestation manifests.
+func findManifest(t *testing.T, blobs map[string][]byte, descs []ocispecs.Descriptor, platform string) (ocispecs.Descriptor, bool) {
+	for _, d := range descs {
+		switch d.MediaType {
+		case ocispecs.MediaTypeImageIndex:
+			var idx ocispecs.Index
+			must(t, json.Unmarshal(blobs[d.Digest.String()], &idx))
+			if m, ok := findManifest(t, blobs, idx.Manifests, platform); ok {
+				return m, true
+			}
+		case ocispecs.MediaTypeImageManifest:
+			if d.Annotations["vnd.docker.reference.type"] == "attestation-manifest" {
+				continue
+			}
+			if platform == "" || (d.Platform != nil && d.Platform.OS+"/"+d.Platform.Architecture == platform) {
+				return d, true
+			}
+		}
+	}
+	return ocispecs.Descriptor{}, false
 }
 
 // paths lists the image's files, sorted.
@@ -217,24 +250,14 @@ func (img *image) bundle(t *testing.T, edit func(spec map[string]any)) string {
 	layout := filepath.Join(dir, "layout")
 	must(t, os.MkdirAll(layout, 0o755))
 	mustRun(t, "tar", "-C", layout, "-xf", img.path)
-	// umoci finds images by their ref.name annotation; give the one manifest a name.
-	idxPath := filepath.Join(layout, "index.json")
-	var idx map[string]any
-	b, err := os.ReadFile(idxPath)
+	// umoci finds images by their ref.name annotation: make the index list
+	// just this image's manifest, under a name.
+	desc := img.desc
+	desc.Annotations = map[string]string{"org.opencontainers.image.ref.name": "test"}
+	b, err := json.Marshal(ocispecs.Index{Versioned: specs.Versioned{SchemaVersion: 2},
+		MediaType: ocispecs.MediaTypeImageIndex, Manifests: []ocispecs.Descriptor{desc}})
 	must(t, err)
-	must(t, json.Unmarshal(b, &idx))
-	mans := idx["manifests"].([]any)
-	man := mans[0].(map[string]any)
-	ann, _ := man["annotations"].(map[string]any)
-	if ann == nil {
-		ann = map[string]any{}
-	}
-	ann["org.opencontainers.image.ref.name"] = "test"
-	man["annotations"] = ann
-	idx["manifests"] = []any{man}
-	b, err = json.Marshal(idx)
-	must(t, err)
-	must(t, os.WriteFile(idxPath, b, 0o644))
+	must(t, os.WriteFile(filepath.Join(layout, "index.json"), b, 0o644))
 
 	bundle := filepath.Join(dir, "bundle")
 	mustRun(t, "umoci", "--log", "error", "unpack", "--image", layout+":test", bundle)

@@ -131,3 +131,33 @@ func TestOfflineLLB(t *testing.T) {
 		t.Errorf("image config lacks the cmd: %s", b)
 	}
 }
+
+// TestPlatforms builds one smith.yaml for two platforms: each image traces
+// its own architecture's libraries, says so in its config, and runs.
+func TestPlatforms(t *testing.T) {
+	requireE2E(t)
+	p := newProject(t, catYAML, map[string]string{"read/data": "multi-platform\n"})
+	dest := filepath.Join(t.TempDir(), "image.tar")
+	out, err := buildctl(t, "build", "--progress=plain", "--frontend", "gateway.v0", "--opt", "source="+testEnv.frontend,
+		"--local", "context="+p.dir, "--local", "dockerfile="+p.dir, "--opt", "filename=smith.yaml",
+		"--opt", "platform=linux/amd64,linux/386", "--output", "type=oci,dest="+dest)
+	if err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	for platform, loader := range map[string]string{
+		"linux/amd64": "/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
+		"linux/386":   "/usr/lib/i386-linux-gnu/ld-linux.so.2",
+	} {
+		img := readImageFor(t, dest, platform)
+		if got := img.config.OS + "/" + img.config.Architecture; got != platform {
+			t.Errorf("%s: config says %s", platform, got)
+		}
+		if !img.has(loader) {
+			t.Errorf("%s: no %s in %v", platform, loader, img.paths())
+		}
+		stdout, stderr, err := img.run(t)
+		if err != nil || stdout != "multi-platform\n" {
+			t.Errorf("%s: run: %v, stdout %q, stderr %q", platform, err, stdout, stderr)
+		}
+	}
+}

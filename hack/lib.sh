@@ -36,3 +36,30 @@ wait_for() {
 	done
 	die "timed out waiting for $desc"
 }
+
+# registry_get PATH: GET from the local registry's v2 API, accepting
+# manifests and indexes.
+registry_get() {
+	curl -fsS -H 'Accept: application/vnd.oci.image.index.v1+json' \
+		-H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+		-H 'Accept: application/vnd.docker.distribution.manifest.list.v2+json' \
+		-H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
+		"http://$SMITH_REGISTRY/v2/$1"
+}
+
+# registry_has REPO TAG: the tag exists in the local registry.
+registry_has() { registry_get "$1/manifests/$2" >/dev/null 2>&1; }
+
+# registry_manifest REPO TAG [ARCH]: the image manifest for linux/ARCH
+# (default amd64), resolving an index.
+registry_manifest() {
+	local m arch=${3:-amd64}
+	m=$(registry_get "$1/manifests/$2")
+	if [ "$(jq -r '.manifests // empty | length' <<<"$m")" != "" ]; then
+		local d
+		d=$(jq -r --arg a "$arch" '.manifests[] | select(.platform.os=="linux" and .platform.architecture==$a) | .digest' <<<"$m" | head -1)
+		[ -n "$d" ] || die "$1:$2 has no linux/$arch image"
+		m=$(registry_get "$1/manifests/$d")
+	fi
+	echo "$m"
+}
