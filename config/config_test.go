@@ -330,3 +330,36 @@ func TestSuggest(t *testing.T) {
 		}
 	}
 }
+
+func TestNormalized(t *testing.T) {
+	f, err := Parse("smith.yaml", []byte(`package: https://me:s3cret@registry.example/app:1
+paths: [/usr/bin/app]
+labels: {b: 2, a: x}
+ports: [80]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := f.Normalized()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"type":"oci","package":["https://registry.example/app:1"],"paths":["/usr/bin/app"],"labels":{"a":"x","b":"2"},"ports":["80/tcp"]}`
+	if got != want {
+		t.Errorf("Normalized()\n got %s\nwant %s", got, want)
+	}
+}
+
+func TestRedact(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://u:p@host/repo:tag": "https://host/repo:tag",
+		"http://u@host/r":           "http://host/r",
+		"https://host/repo":         "https://host/repo",
+		"debian:bookworm":           "debian:bookworm",
+		"https://u:p@h/%zz":         "https://h/%zz",
+	} {
+		if got := Redact(in); got != want {
+			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -24,6 +24,11 @@ type Request struct {
 	Excludes []Pattern `json:"excludes,omitempty"`
 	// LibraryPath holds the LD_LIBRARY_PATH directories of the image.
 	LibraryPath []string `json:"libraryPath,omitempty"`
+	// Modules are sonames that programs load at run time rather than
+	// through DT_NEEDED, such as the NSS modules nsswitch.conf names. Each
+	// traced program (an ELF with an interpreter) gets them searched in its
+	// own library path; a module that is not found is skipped.
+	Modules []string `json:"modules,omitempty"`
 	// Optional makes patterns that match nothing a non-error.
 	Optional bool `json:"optional,omitempty"`
 }

@@ -106,6 +106,19 @@ func TestELF(t *testing.T) {
 		req:     paths("/opt/app/bin/app"),
 		want:    originWant,
 	}, {
+		summary: "run-time modules are searched like libraries; missing ones are skipped",
+		fsys: merged(t, fstest.MapFS{
+			"opt/app/bin/app":               app,
+			"opt/app/lib/libb.so.1":         libb,
+			multiarch + "liba.so.1":         lnk("liba.so.1.0.0"),
+			multiarch + "liba.so.1.0.0":     liba,
+			multiarch + "libnss_files.so.2": liba,
+		}),
+		req: Request{Paths: []Pattern{{Glob: "/opt/app/bin/app"}}, Modules: []string{"libnss_files.so.2", "libnss_nope.so.2"}},
+		want: with(originWant, map[string]string{
+			"/" + multiarch + "libnss_files.so.2": "file",
+		}),
+	}, {
 		summary: "ELF inside a requested tree is traced",
 		fsys:    origin,
 		req:     paths("/opt/app/bin"),

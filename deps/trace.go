@@ -60,27 +60,10 @@ func (r *resolver) trace(p, origin string, inherited []string) {
 	dirs = dedupe(dirs)
 
 	for _, soname := range f.needed {
-		var cands []string
-		searched := dirs
-		if strings.Contains(soname, "/") {
-			cands = []string{cleanAbs(soname)}
-			searched = cands
-		} else {
-			for _, d := range dirs {
-				cands = append(cands, path.Join(d, soname))
-			}
-		}
-		hit, found := "", ""
-		for _, c := range cands {
-			found, err = r.findLib(c, f)
-			if err != nil {
-				r.fail(withOrigin(origin, err))
-				return
-			}
-			if found != "" {
-				hit = c
-				break
-			}
+		hit, found, searched, err := r.lookup(soname, dirs, f)
+		if err != nil {
+			r.fail(withOrigin(origin, err))
+			return
 		}
 		if hit == "" {
 			r.fail(&MissingLibraryError{Origin: origin, File: p, Soname: soname, Searched: searched})
@@ -92,6 +75,50 @@ func (r *resolver) trace(p, origin string, inherited []string) {
 		r.placeLib(hit, fmt.Sprintf("NEEDED by %s (%s)", p, soname), origin)
 		r.trace(found, origin, childInherited)
 	}
+
+	// Modules a program loads at run time (NSS): searched like its own
+	// libraries, kept when found, skipped when not.
+	if f.interp != "" {
+		for _, soname := range r.req.Modules {
+			hit, found, _, err := r.lookup(soname, dirs, f)
+			if err != nil {
+				r.fail(withOrigin(origin, err))
+				return
+			}
+			if hit == "" || r.excluded(hit) || r.excluded(found) {
+				continue
+			}
+			r.placeLib(hit, fmt.Sprintf("module for %s (%s)", p, soname), origin)
+			r.trace(found, origin, nil)
+		}
+	}
+}
+
+// lookup finds soname in dirs as ld.so would for the object f: the first
+// candidate that exists and is an ELF of f's class and machine. It returns
+// the candidate path (symlinks kept), the physical file and the places
+// searched; hit is "" when nothing matched.
+func (r *resolver) lookup(soname string, dirs []string, f *elfFile) (hit, found string, searched []string, err error) {
+	var cands []string
+	searched = dirs
+	if strings.Contains(soname, "/") {
+		cands = []string{cleanAbs(soname)}
+		searched = cands
+	} else {
+		for _, d := range dirs {
+			cands = append(cands, path.Join(d, soname))
+		}
+	}
+	for _, c := range cands {
+		found, err = r.findLib(c, f)
+		if err != nil {
+			return "", "", searched, err
+		}
+		if found != "" {
+			return c, found, searched, nil
+		}
+	}
+	return "", "", searched, nil
 }
 
 func (r *resolver) placeLib(p, reason, origin string) {

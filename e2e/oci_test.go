@@ -50,8 +50,13 @@ func TestHello(t *testing.T) {
 		}
 	}
 	for p, h := range img.files {
-		if h.Uid != 0 || h.Gid != 0 {
-			t.Errorf("%s owned by %d:%d, want 0:0", p, h.Uid, h.Gid)
+		// Everything is root's, except where the runtime user writes.
+		wantID := 0
+		if p == "/write" || p == "/run" {
+			wantID = 10
+		}
+		if h.Uid != wantID || h.Gid != wantID {
+			t.Errorf("%s owned by %d:%d, want %d:%d", p, h.Uid, h.Gid, wantID, wantID)
 		}
 		if h.ModTime.Unix() != 0 {
 			t.Errorf("%s mtime %v, want the epoch (0)", p, h.ModTime)
@@ -72,6 +77,12 @@ func TestHello(t *testing.T) {
 	}
 	if c.Config.User != "10:10" {
 		t.Errorf("User = %q, want smith's default 10:10", c.Config.User)
+	}
+	if v := c.Config.Labels["org.smithbuild.smith.version"]; v == "" {
+		t.Errorf("no smith version label: %v", c.Config.Labels)
+	}
+	if d := c.Config.Labels["org.smithbuild.smith.definition"]; !strings.Contains(d, `"paths":["/usr/bin/cat"]`) {
+		t.Errorf("definition label = %q", d)
 	}
 	// Env is inherited from the source image, which sets PATH.
 	if !slices.ContainsFunc(c.Config.Env, func(s string) bool { return strings.HasPrefix(s, "PATH=") }) {

@@ -18,6 +18,9 @@ import (
 	"github.com/smithbuild/smith/llbgen"
 )
 
+// Version is the smith version recorded in every image; cmd sets it.
+var Version = "dev"
+
 // DefaultFilename is read when the client names no file (-f / filename).
 const DefaultFilename = "smith.yaml"
 
@@ -82,11 +85,18 @@ func Build(ctx context.Context, c client.Client) (*client.Result, error) {
 		if err != nil {
 			return nil, withSource(err, src.SourceMap)
 		}
+		parent, parentImg, err := loadParent(ctx, c, bc, f, target)
+		if err != nil {
+			return nil, withSource(err, src.SourceMap)
+		}
 		gen, err := llbgen.Generate(f, llbgen.Options{
 			Platform:      target,
 			BuildPlatform: bc.BuildPlatforms[0],
 			Source:        source,
 			SourceImage:   img,
+			Parent:        parent,
+			ParentImage:   parentImg,
+			Version:       Version,
 			Helper:        *helper,
 			Context:       *buildCtx,
 			Epoch:         epoch,

@@ -18,16 +18,32 @@ import (
 )
 
 // loadSource returns the tree smith copies from, and its image config when
-// known. A `package` of type oci is looked up first as a named context
-// (--build-context NAME=…, like FROM in a Dockerfile), then pulled as an
-// image reference for the target platform.
+// known: the `package` image of type oci, or scratch.
 func loadSource(ctx context.Context, c client.Client, bc *dockerui.Client, f *config.File, p ocispecs.Platform) (llb.State, *dockerspec.DockerOCIImage, error) {
 	if len(f.Package.Items) == 0 {
 		return llb.Scratch(), nil, nil
 	}
-	item := f.Package.Items[0]
+	return loadImage(ctx, c, bc, f, f.Package.Items[0], "package", p)
+}
+
+// loadParent returns the parent image, or nil when smith.yaml names none.
+func loadParent(ctx context.Context, c client.Client, bc *dockerui.Client, f *config.File, p ocispecs.Platform) (*llb.State, *dockerspec.DockerOCIImage, error) {
+	if f.Parent.Value == "" {
+		return nil, nil, nil
+	}
+	st, img, err := loadImage(ctx, c, bc, f, f.Parent, "parent", p)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &st, img, nil
+}
+
+// loadImage resolves an image named in smith.yaml: first as a named context
+// (--build-context NAME=…, like FROM in a Dockerfile), then as an image
+// reference pulled for the target platform.
+func loadImage(ctx context.Context, c client.Client, bc *dockerui.Client, f *config.File, item config.String, field string, p ocispecs.Platform) (llb.State, *dockerspec.DockerOCIImage, error) {
 	fail := func(err error) error {
-		return &config.Error{File: f.Name, Pos: item.Pos, Field: "package", Msg: err.Error()}
+		return &config.Error{File: f.Name, Pos: item.Pos, Field: field, Msg: err.Error()}
 	}
 	src, err := llbgen.ImageSource(item.Value)
 	if err != nil {

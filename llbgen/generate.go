@@ -14,11 +14,9 @@ import (
 
 	"github.com/smithbuild/smith/config"
 	"github.com/smithbuild/smith/deps"
+	"github.com/smithbuild/smith/nss"
+	"github.com/smithbuild/smith/plan"
 )
-
-// RequestEnv names the environment variable that carries the JSON
-// deps.Request to the helper's trace command.
-const RequestEnv = "SMITH_TRACE_REQUEST"
 
 // HelperPath is where the smith helper binary lives in the frontend image.
 const HelperPath = "/smith-frontend"
@@ -47,6 +45,12 @@ type Options struct {
 	Source llb.State
 	// SourceImage is Source's image config, or nil when unknown.
 	SourceImage *dockerspec.DockerOCIImage
+	// Parent, when smith.yaml names one, is the image whose layers go below
+	// the microcontainer's; ParentImage is its config (nil when unknown).
+	Parent      *llb.State
+	ParentImage *dockerspec.DockerOCIImage
+	// Version is the smith version recorded in the image's labels.
+	Version string
 	// Helper is a root filesystem holding the smith binary at HelperPath;
 	// normally the frontend image itself.
 	Helper llb.State
@@ -64,7 +68,7 @@ type Options struct {
 
 // Result is the generated build.
 type Result struct {
-	// State is the final image filesystem: a single layer.
+	// State is the final image filesystem: one layer, above the parent's.
 	State llb.State
 	// Image is the OCI image config to export with it.
 	Image *dockerspec.DockerOCIImage
@@ -84,28 +88,22 @@ func Generate(f *config.File, o Options) (*Result, error) {
 	if o.Epoch.IsZero() {
 		o.Epoch = time.Unix(0, 0)
 	}
-	req := TraceRequest(f, o.SourceImage)
-	reqJSON, err := json.Marshal(req)
+	users, err := Users(f)
 	if err != nil {
-		return nil, fmt.Errorf("encoding trace request: %w", err)
+		return nil, err
 	}
-	args := []string{HelperPath, "trace",
-		"--root", srcMount,
-		"--out", outMount,
-		"--overlay", contextMount + "/rootfs",
-		"--epoch", strconv.FormatInt(o.Epoch.Unix(), 10),
-		"--mkdir", strings.Join(dirsToCreate(f), ","),
+	p := HelperPlan(f, o.SourceImage, users, o.Epoch)
+	planJSON, err := json.Marshal(p)
+	if err != nil {
+		return nil, fmt.Errorf("encoding the helper plan: %w", err)
 	}
-	if len(req.Paths) == 0 {
-		// Nothing to trace: the helper only lays out the skeleton and overlay.
-		args = append(args, "--no-source")
-	}
+	args := []string{HelperPath, "trace", "--root", srcMount, "--out", outMount, "--overlay", contextMount + "/rootfs"}
 	runOpts := []llb.RunOption{
 		llb.Args(args),
 		llb.AddEnv("SOURCE_DATE_EPOCH", strconv.FormatInt(o.Epoch.Unix(), 10)),
-		// The request travels in the environment so the step's command line,
+		// The plan travels in the environment so the step's command line,
 		// which BuildKit prints on failure, stays readable.
-		llb.AddEnv(RequestEnv, string(reqJSON)),
+		llb.AddEnv(plan.Env, string(planJSON)),
 		llb.AddMount(srcMount, o.Source, llb.Readonly),
 		llb.AddMount(contextMount, o.Context, llb.Readonly),
 		llb.Network(pb.NetMode_NONE),
@@ -118,9 +116,39 @@ func Generate(f *config.File, o Options) (*Result, error) {
 	if o.IgnoreCache {
 		runOpts = append(runOpts, llb.IgnoreCache)
 	}
-	run := o.Helper.Run(runOpts...)
-	out := run.AddMount(outMount, llb.Scratch())
-	return &Result{State: out, Image: ImageConfig(f, o)}, nil
+	out := o.Helper.Run(runOpts...).AddMount(outMount, llb.Scratch())
+	if o.Parent != nil {
+		// The parent's layers stay below ours, as separate layers.
+		out = llb.Merge([]llb.State{*o.Parent, out}, llb.WithCustomName("[smith] stack on parent "+f.Parent.Value))
+	}
+	return &Result{State: out, Image: ImageConfig(f, o, users)}, nil
+}
+
+// HelperPlan is what the trace step does: copy the closure of paths, lay
+// out the skeleton, volumes and working directory, generate the user
+// database, and hand /write and /run to the runtime user.
+func HelperPlan(f *config.File, src *dockerspec.DockerOCIImage, u *nss.Result, epoch time.Time) plan.Plan {
+	p := plan.Plan{
+		Trace:    TraceRequest(f, src),
+		Mkdir:    dirsToCreate(f),
+		Writable: []string{"/write", "/run"},
+		Owner:    plan.Owner{UID: u.UID, GID: u.GID},
+		Epoch:    epoch.Unix(),
+	}
+	if f.Root.Value {
+		p.Owner = plan.Owner{}
+	}
+	if u.Generate {
+		p.Files = []plan.File{
+			{Path: "/etc/passwd", Mode: 0o644, Data: u.Passwd},
+			{Path: "/etc/group", Mode: 0o644, Data: u.Group},
+			{Path: "/etc/nsswitch.conf", Mode: 0o644, Data: u.NSSwitch},
+		}
+	}
+	if f.NSS.Value {
+		p.Trace.Modules = u.Modules
+	}
+	return p
 }
 
 // TraceRequest builds the helper's request: the paths and excludes with

@@ -1,7 +1,10 @@
 package llbgen
 
 import (
+	"errors"
 	"fmt"
+	"maps"
+	"strconv"
 	"strings"
 	"time"
 
@@ -9,16 +12,26 @@ import (
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/smithbuild/smith/config"
+	"github.com/smithbuild/smith/nss"
 )
 
-// DefaultUser is the runtime user when smith.yaml names none: smith's
-// non-root 10:10, whatever the source image ran as.
+// DefaultUser is the runtime user when smith.yaml (and a parent image) name
+// none: smith's non-root 10:10, whatever the source image ran as.
 const DefaultUser = "10:10"
 
+// Labels smith records in every image: its version and the normalized
+// smith.yaml it was built from (credentials removed).
+const (
+	LabelVersion    = "org.smithbuild.smith.version"
+	LabelDefinition = "org.smithbuild.smith.definition"
+)
+
 // ImageConfig builds the OCI image config: the platform, smith.yaml's
-// settings, and — where smith.yaml is silent — the source image's
-// Entrypoint, Cmd, Env, WorkingDir, ExposedPorts, Labels and StopSignal.
-func ImageConfig(f *config.File, o Options) *dockerspec.DockerOCIImage {
+// settings and, where smith.yaml is silent, the source image's Entrypoint,
+// Cmd, Env, WorkingDir, ExposedPorts, Labels and StopSignal, then the parent
+// image's whole config. The source image's User is never inherited (smith
+// runs non-root by default); a parent's is.
+func ImageConfig(f *config.File, o Options, u *nss.Result) *dockerspec.DockerOCIImage {
 	epoch := o.Epoch.UTC()
 	if o.Epoch.IsZero() {
 		epoch = time.Unix(0, 0).UTC()
@@ -31,25 +44,26 @@ func ImageConfig(f *config.File, o Options) *dockerspec.DockerOCIImage {
 		Variant:      o.Platform.Variant,
 	}
 	img.RootFS.Type = "layers"
-	img.History = []ocispecs.History{{
+	if o.ParentImage != nil {
+		img.History = append(img.History, o.ParentImage.History...)
+	}
+	img.History = append(img.History, ocispecs.History{
 		Created:   &epoch,
 		CreatedBy: "smith: " + stepName(f),
 		Comment:   "smith microcontainer layer",
-	}}
+	})
 
-	var base dockerspec.DockerOCIImageConfig
-	if o.SourceImage != nil {
-		base = o.SourceImage.Config
-	}
+	base := inherited(o.SourceImage, o.ParentImage)
 	c := &img.Config
 	c.Entrypoint = pick(f.Entrypoint, base.Entrypoint)
 	c.Cmd = pick(f.Cmd, base.Cmd)
-	c.Env = inheritedEnv(f, o.SourceImage)
+	c.Env = pick(f.Env, base.Env)
 	c.WorkingDir = base.WorkingDir
 	if f.Dir.Set {
 		c.WorkingDir = f.Dir.Value
 	}
 	c.StopSignal = base.StopSignal
+	c.Healthcheck = base.Healthcheck
 	c.ExposedPorts = base.ExposedPorts
 	if f.Ports.Set {
 		c.ExposedPorts = map[string]struct{}{}
@@ -57,34 +71,86 @@ func ImageConfig(f *config.File, o Options) *dockerspec.DockerOCIImage {
 			c.ExposedPorts[p.Value] = struct{}{}
 		}
 	}
-	c.Labels = base.Labels
+	c.Labels = maps.Clone(base.Labels)
 	if f.LabelsSet {
 		c.Labels = map[string]string{}
 		for _, kv := range f.Labels {
 			c.Labels[kv.Key.Value] = kv.Value.Value
 		}
 	}
+	if c.Labels == nil {
+		c.Labels = map[string]string{}
+	}
+	if o.Version != "" {
+		c.Labels[LabelVersion] = o.Version
+	}
+	if def, err := f.Normalized(); err == nil {
+		c.Labels[LabelDefinition] = def
+	}
+	c.Volumes = maps.Clone(base.Volumes)
 	if len(f.Mounts.Items) > 0 {
-		c.Volumes = map[string]struct{}{}
+		if c.Volumes == nil {
+			c.Volumes = map[string]struct{}{}
+		}
 		for _, m := range f.Mounts.Items {
 			c.Volumes[m.Value] = struct{}{}
 		}
 	}
-	c.User = DefaultUser
-	if f.User.Value != "" {
-		c.User = f.User.Value
-	}
-	if f.Root.Value {
+	c.User = base.User
+	switch {
+	case f.Root.Value:
 		c.User = "0:0"
+	case f.User.Value != "":
+		c.User = f.User.Value
+	case c.User == "":
+		c.User = DefaultUser
+		if u != nil {
+			c.User = strconv.Itoa(u.UID) + ":" + strconv.Itoa(u.GID)
+		}
 	}
 	return img
 }
 
-// inheritedEnv is smith.yaml's env when set (it replaces the inherited list
-// wholesale, PATH included, as smith did), else the source image's.
+// inherited merges the defaults: the source image's inheritable fields
+// first, then the parent's config fills what is still empty.
+func inherited(src, parent *dockerspec.DockerOCIImage) dockerspec.DockerOCIImageConfig {
+	var c dockerspec.DockerOCIImageConfig
+	if src != nil {
+		s := src.Config
+		c.Entrypoint, c.Cmd, c.Env, c.WorkingDir = s.Entrypoint, s.Cmd, s.Env, s.WorkingDir
+		c.ExposedPorts, c.Labels, c.StopSignal = s.ExposedPorts, s.Labels, s.StopSignal
+	}
+	if parent == nil {
+		return c
+	}
+	p := parent.Config
+	if len(c.Entrypoint) == 0 && len(c.Cmd) == 0 {
+		c.Entrypoint, c.Cmd = p.Entrypoint, p.Cmd
+	}
+	if len(c.Env) == 0 {
+		c.Env = p.Env
+	}
+	if c.WorkingDir == "" {
+		c.WorkingDir = p.WorkingDir
+	}
+	if len(c.ExposedPorts) == 0 {
+		c.ExposedPorts = p.ExposedPorts
+	}
+	if len(c.Labels) == 0 {
+		c.Labels = p.Labels
+	}
+	if c.StopSignal == "" {
+		c.StopSignal = p.StopSignal
+	}
+	c.User, c.Volumes, c.Healthcheck = p.User, p.Volumes, p.Healthcheck
+	return c
+}
+
+// inheritedEnv is the environment the image will have, for tracing with
+// its LD_LIBRARY_PATH.
 func inheritedEnv(f *config.File, src *dockerspec.DockerOCIImage) []string {
 	if f.Env.Set {
-		return values(f.Env)
+		return f.Env.Values()
 	}
 	if src != nil {
 		return src.Config.Env
@@ -92,27 +158,39 @@ func inheritedEnv(f *config.File, src *dockerspec.DockerOCIImage) []string {
 	return nil
 }
 
+// pick is smith.yaml's list when set (it replaces the inherited value
+// wholesale), else the inherited one.
 func pick(l config.List, inherited []string) []string {
 	if l.Set {
-		return values(l)
+		return l.Values()
 	}
 	return inherited
 }
 
-func values(l config.List) []string {
-	out := make([]string, 0, len(l.Items))
-	for _, it := range l.Items {
-		out = append(out, it.Value)
+// Users resolves smith.yaml's user, groups and nss into the runtime ids and
+// the user database files, with errors at the offending line.
+func Users(f *config.File) (*nss.Result, error) {
+	var groups []string
+	for _, g := range f.Groups.Items {
+		groups = append(groups, g.Value)
 	}
-	return out
+	u, err := nss.Resolve(nss.Input{User: f.User.Value, Groups: groups, NSS: f.NSS.Value})
+	var ne *nss.Error
+	if errors.As(err, &ne) {
+		pos, field := f.User.Pos, ne.Field
+		var i int
+		if _, scanErr := fmt.Sscanf(ne.Field, "groups[%d]", &i); scanErr == nil && i < len(f.Groups.Items) {
+			g := f.Groups.Items[i]
+			pos, field = g.Pos, fmt.Sprintf("groups[%d]", g.Index)
+		}
+		return nil, &config.Error{File: f.Name, Pos: pos, Field: field, Msg: ne.Msg}
+	}
+	return u, err
 }
 
-// Supported rejects smith.yaml fields that parse but that this version does
-// not implement yet, instead of silently ignoring them.
+// Supported rejects smith.yaml values that parse but that this version
+// does not implement yet, instead of silently ignoring them.
 func Supported(f *config.File) error {
-	notYet := func(key, what string) error {
-		return &config.Error{File: f.Name, Pos: f.Keys[key], Field: key, Msg: what + " is not implemented yet"}
-	}
 	switch f.Type.Value {
 	case "", "oci":
 	case "mock":
@@ -122,37 +200,10 @@ func Supported(f *config.File) error {
 	if f.Type.Value == "oci" && len(f.Package.Items) > 1 {
 		return &config.Error{File: f.Name, Pos: f.Package.Items[1].Pos, Field: "package[1]", Msg: "type oci takes exactly one image"}
 	}
-	if f.Parent.Value != "" {
-		return notYet("parent", "a parent image")
-	}
-	if f.NSS.Value {
-		return notYet("nss", "generating /etc/passwd, /etc/group and NSS modules (nss: true)")
-	}
-	if len(f.Groups.Items) > 0 {
-		return notYet("groups", "supplementary groups")
-	}
-	if u := f.User.Value; u != "" && !numericUser(u) {
-		return &config.Error{File: f.Name, Pos: f.User.Pos, Field: "user",
-			Msg: fmt.Sprintf("user names (%q) need a generated /etc/passwd, which is not implemented yet; use numeric uid[:gid]", u)}
-	}
 	if f.Mock.Set {
-		return notYet("mock", "the mock section")
+		return &config.Error{File: f.Name, Pos: f.Keys["mock"], Field: "mock", Msg: "the mock section is not implemented yet"}
 	}
 	return nil
-}
-
-func numericUser(u string) bool {
-	for _, part := range strings.SplitN(u, ":", 2) {
-		if part == "" {
-			return false
-		}
-		for _, r := range part {
-			if r < '0' || r > '9' {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 func quoteList(l config.List) string {

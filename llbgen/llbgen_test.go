@@ -16,6 +16,8 @@ import (
 
 	"github.com/smithbuild/smith/config"
 	"github.com/smithbuild/smith/deps"
+	"github.com/smithbuild/smith/nss"
+	"github.com/smithbuild/smith/plan"
 )
 
 func parse(t *testing.T, yaml string) *config.File {
@@ -79,7 +81,7 @@ func TestImageConfigInheritance(t *testing.T) {
 
 	t.Run("inherits what smith.yaml leaves out", func(t *testing.T) {
 		img := ImageConfig(parse(t, "package: a/b\npaths: [/x]\n"), Options{SourceImage: src, Epoch: epoch,
-			Platform: ocispecs.Platform{OS: "linux", Architecture: "arm64", Variant: "v8"}})
+			Platform: ocispecs.Platform{OS: "linux", Architecture: "arm64", Variant: "v8"}}, nil)
 		c := img.Config
 		if !slices.Equal(c.Entrypoint, src.Config.Entrypoint) || !slices.Equal(c.Cmd, src.Config.Cmd) ||
 			!slices.Equal(c.Env, src.Config.Env) || c.WorkingDir != "/srv" || c.StopSignal != "SIGQUIT" {
@@ -110,11 +112,11 @@ labels: {a: 1}
 user: "1000:1000"
 mounts: [/data]
 `)
-		c := ImageConfig(f, Options{SourceImage: src}).Config
+		c := ImageConfig(f, Options{SourceImage: src}, nil).Config
 		if !slices.Equal(c.Entrypoint, []string{"/app"}) || len(c.Cmd) != 0 || !slices.Equal(c.Env, []string{"A=1"}) {
 			t.Errorf("entrypoint/cmd/env: %+v", c)
 		}
-		if c.WorkingDir != "/work" || c.User != "1000:1000" || c.Labels["a"] != "1" || len(c.Labels) != 1 {
+		if c.WorkingDir != "/work" || c.User != "1000:1000" || c.Labels["a"] != "1" || len(c.Labels) != 2 {
 			t.Errorf("dir/user/labels: %+v", c)
 		}
 		if _, ok := c.ExposedPorts["8080/tcp"]; !ok || len(c.ExposedPorts) != 1 {
@@ -124,8 +126,43 @@ mounts: [/data]
 			t.Errorf("volumes: %v", c.Volumes)
 		}
 	})
+	t.Run("the definition is recorded without credentials", func(t *testing.T) {
+		f := parse(t, "package: https://me:pw@reg.example/app:1\npaths: [/x]\n")
+		c := ImageConfig(f, Options{Version: "v1.2.3"}, nil).Config
+		if c.Labels[LabelVersion] != "v1.2.3" {
+			t.Errorf("version label = %q", c.Labels[LabelVersion])
+		}
+		def := c.Labels[LabelDefinition]
+		if !strings.Contains(def, `"package":["https://reg.example/app:1"]`) || strings.Contains(def, "pw") {
+			t.Errorf("definition label = %s", def)
+		}
+	})
+	t.Run("a parent's config fills the rest, its user included", func(t *testing.T) {
+		parent := &dockerspec.DockerOCIImage{}
+		parent.Config.User = "1234"
+		parent.Config.Volumes = map[string]struct{}{"/var/lib/x": {}}
+		parent.Config.Env = []string{"FROM_PARENT=1"}
+		parent.Config.Cmd = []string{"/parent-cmd"}
+		parent.History = []ocispecs.History{{CreatedBy: "parent layer"}}
+		img := ImageConfig(parse(t, "paths: []\n"), Options{ParentImage: parent}, nil)
+		c := img.Config
+		if c.User != "1234" || !slices.Equal(c.Env, parent.Config.Env) || !slices.Equal(c.Cmd, parent.Config.Cmd) {
+			t.Errorf("not inherited from the parent: %+v", c)
+		}
+		if _, ok := c.Volumes["/var/lib/x"]; !ok {
+			t.Errorf("volumes: %v", c.Volumes)
+		}
+		if len(img.History) != 2 || img.History[0].CreatedBy != "parent layer" {
+			t.Errorf("history: %+v", img.History)
+		}
+		// The source image (package) comes first, then the parent.
+		c = ImageConfig(parse(t, "paths: []\n"), Options{SourceImage: src, ParentImage: parent}, nil).Config
+		if !slices.Equal(c.Cmd, src.Config.Cmd) || !slices.Equal(c.Env, src.Config.Env) || c.User != "1234" {
+			t.Errorf("source/parent precedence: %+v", c)
+		}
+	})
 	t.Run("root wins over user", func(t *testing.T) {
-		c := ImageConfig(parse(t, "user: \"5\"\nroot: true\n"), Options{}).Config
+		c := ImageConfig(parse(t, "user: \"5\"\nroot: true\n"), Options{}, nil).Config
 		if c.User != "0:0" {
 			t.Errorf("User = %q", c.User)
 		}
@@ -133,7 +170,7 @@ mounts: [/data]
 	t.Run("config JSON keeps the fields", func(t *testing.T) {
 		// DockerOCIImage.Config shadows the embedded OCI config: make sure the
 		// values land in the marshaled JSON.
-		b, err := json.Marshal(ImageConfig(parse(t, "cmd: [/x]\n"), Options{}))
+		b, err := json.Marshal(ImageConfig(parse(t, "cmd: [/x]\n"), Options{}, nil))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -167,10 +204,6 @@ func TestSupported(t *testing.T) {
 	for _, tc := range []struct{ yaml, want string }{
 		{"package: coreutils\npaths: [/usr/bin/cat]\n", "smith.yaml:1:10: package: installing RPMs"},
 		{"type: oci\npackage: [a/b, c/d]\n", "smith.yaml:2:16: package[1]: type oci takes exactly one image"},
-		{"parent: base.tar\n", "smith.yaml:1:1: parent: a parent image is not implemented yet"},
-		{"nss: true\n", "smith.yaml:1:1: nss:"},
-		{"groups: [adm]\n", "smith.yaml:1:1: groups: supplementary groups is not implemented yet"},
-		{"user: nginx\n", "smith.yaml:1:7: user: user names"},
 		{"mock: {deps: [a]}\n", "smith.yaml:1:1: mock: the mock section is not implemented yet"},
 	} {
 		err := Supported(parse(t, tc.yaml))
@@ -214,14 +247,23 @@ func TestGenerate(t *testing.T) {
 	}
 	e := execs[0]
 	args := strings.Join(e.Meta.Args, " ")
-	for _, want := range []string{HelperPath + " trace", "--root " + srcMount, "--out " + outMount, "--epoch 42",
-		"--mkdir /dev,/proc,/sys,/read,/write,/run,/data,/work"} {
+	for _, want := range []string{HelperPath + " trace", "--root " + srcMount, "--out " + outMount} {
 		if !strings.Contains(args, want) {
 			t.Errorf("args %q lack %q", args, want)
 		}
 	}
-	if env := strings.Join(e.Meta.Env, "\n"); !strings.Contains(env, RequestEnv+`={"paths":[{"glob":"/usr/bin/cat"`) {
-		t.Errorf("env %q lacks the trace request", env)
+	var p plan.Plan
+	for _, kv := range e.Meta.Env {
+		if v, ok := strings.CutPrefix(kv, plan.Env+"="); ok {
+			if err := json.Unmarshal([]byte(v), &p); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if p.Epoch != 42 || len(p.Trace.Paths) != 1 || p.Trace.Paths[0].Glob != "/usr/bin/cat" ||
+		!slices.Equal(p.Mkdir, []string{"/dev", "/proc", "/sys", "/read", "/write", "/run", "/data", "/work"}) ||
+		!slices.Equal(p.Writable, []string{"/write", "/run"}) || p.Owner != (plan.Owner{UID: 10, GID: 10}) {
+		t.Errorf("plan = %+v", p)
 	}
 	if e.Network != pb.NetMode_NONE {
 		t.Errorf("network = %v, want none", e.Network)
@@ -249,6 +291,84 @@ func TestGenerate(t *testing.T) {
 		if !bytes.Equal(def.Def[i], def2.Def[i]) {
 			t.Fatal("marshal is not deterministic")
 		}
+	}
+}
+
+func TestUsers(t *testing.T) {
+	f := parse(t, "user: web:www\ngroups: [adm, www]\nnss: true\n")
+	u, err := Users(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := HelperPlan(f, nil, u, time.Unix(0, 0))
+	if len(p.Files) != 3 || p.Files[0].Path != "/etc/passwd" || !strings.Contains(p.Files[0].Data, "web:x:") {
+		t.Errorf("files = %+v", p.Files)
+	}
+	if !slices.Contains(p.Trace.Modules, "libnss_files.so.2") {
+		t.Errorf("nss: true did not ask for the NSS modules: %v", p.Trace.Modules)
+	}
+	if p.Owner.UID != u.UID || p.Owner.GID != u.GID {
+		t.Errorf("owner %+v, want %d:%d", p.Owner, u.UID, u.GID)
+	}
+	if c := ImageConfig(f, Options{}, u).Config; c.User != "web:www" {
+		t.Errorf("User = %q, want the spec verbatim", c.User)
+	}
+	// Without nss: true the files are written, but no modules traced.
+	if p := HelperPlan(parse(t, "user: web\n"), nil, mustUsers(t, "user: web\n"), time.Unix(0, 0)); len(p.Trace.Modules) != 0 || len(p.Files) != 3 {
+		t.Errorf("user: web plan = %+v", p)
+	}
+	// root: true runs as 0:0 and hands nothing to another user.
+	if p := HelperPlan(parse(t, "root: true\n"), nil, mustUsers(t, "root: true\n"), time.Unix(0, 0)); p.Owner != (plan.Owner{}) || len(p.Files) != 0 {
+		t.Errorf("root plan = %+v", p)
+	}
+
+	for _, tc := range []struct{ yaml, want string }{
+		{"user: a:b:c\n", `smith.yaml:1:7: user: bad user spec "a:b:c"`},
+		{"user: app:nope\n", `smith.yaml:1:7: user: unknown group "nope"`},
+		{"groups:\n- adm\n- www\n- adm\n", `smith.yaml:4:3: groups[2]: "adm" is listed twice`},
+	} {
+		_, err := Users(parse(t, tc.yaml))
+		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("%q: err = %v, want prefix %q", tc.yaml, err, tc.want)
+		}
+	}
+}
+
+func mustUsers(t *testing.T, yaml string) *nss.Result {
+	t.Helper()
+	u, err := Users(parse(t, yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+func TestGenerateParent(t *testing.T) {
+	parent := llb.Image("example.com/base:1")
+	res, err := Generate(parse(t, "package: a/b\npaths: [/x]\nparent: base\n"),
+		Options{Source: llb.Scratch(), Helper: llb.Scratch(), Parent: &parent})
+	if err != nil {
+		t.Fatal(err)
+	}
+	def, err := res.State.Marshal(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	merges := 0
+	for _, dt := range def.Def {
+		var op pb.Op
+		if err := op.UnmarshalVT(dt); err != nil {
+			t.Fatal(err)
+		}
+		if m := op.GetMerge(); m != nil {
+			merges++
+			if len(m.Inputs) != 2 {
+				t.Errorf("merge of %d inputs, want parent + layer", len(m.Inputs))
+			}
+		}
+	}
+	if merges != 1 {
+		t.Errorf("%d merge ops, want 1", merges)
 	}
 }
 

@@ -22,10 +22,26 @@ type Options struct {
 	Overlay string
 	// Log receives notices, such as dropped setuid bits; nil discards them.
 	Log io.Writer
+	// Files are generated files, written over the closure and under the
+	// overlay.
+	Files []File
+	// Writable directories (created if missing) are owned by UID:GID
+	// instead of root, so the runtime user can write there.
+	Writable []string
+	UID, GID int
+}
+
+// File is a generated file.
+type File struct {
+	Path string
+	Mode fs.FileMode
+	Data []byte
 }
 
 // Write copies the closure c from srcRoot into outDir (created if needed),
-// creates the skeleton directories, then applies the overlay.
+// creates the skeleton directories, writes the generated files, then
+// applies the overlay. Closure entries that the source lacks but the overlay
+// has (files the overlay adds, traced with it) are left to the overlay.
 func Write(srcRoot string, c *deps.Closure, outDir string, skeleton []string, opt Options) error {
 	src, err := os.OpenRoot(srcRoot)
 	if err != nil {
@@ -64,15 +80,35 @@ func Write(srcRoot string, c *deps.Closure, outDir string, skeleton []string, op
 			return err
 		}
 	}
+	var ovl *os.Root
+	if opt.Overlay != "" {
+		if ovl, err = os.OpenRoot(opt.Overlay); err != nil {
+			return fmt.Errorf("opening overlay: %w", err)
+		}
+		defer ovl.Close()
+	}
 	if c != nil {
 		for _, e := range c.Entries {
+			if ovl != nil && onlyIn(ovl, src, rel(e.Path)) {
+				continue
+			}
 			if err := w.entry(src, e); err != nil {
 				return err
 			}
 		}
 	}
-	if opt.Overlay != "" {
-		if err := w.overlay(opt.Overlay); err != nil {
+	for _, f := range opt.Files {
+		if err := w.generated(f); err != nil {
+			return err
+		}
+	}
+	if ovl != nil {
+		if err := w.overlay(ovl); err != nil {
+			return err
+		}
+	}
+	for _, d := range opt.Writable {
+		if err := w.writable(rel(d), opt.UID, opt.GID); err != nil {
 			return err
 		}
 	}
@@ -294,13 +330,62 @@ func (w *writer) dropSpecial(m fs.FileMode, name string) {
 	}
 }
 
-// overlay copies the host directory dir over the output.
-func (w *writer) overlay(dir string) error {
-	ovl, err := os.OpenRoot(dir)
-	if err != nil {
-		return fmt.Errorf("opening overlay: %w", err)
+// onlyIn reports whether name exists in a but not in b.
+func onlyIn(a, b *os.Root, name string) bool {
+	if _, err := b.Lstat(name); !errors.Is(err, fs.ErrNotExist) {
+		return false
 	}
-	defer ovl.Close()
+	_, err := a.Lstat(name)
+	return err == nil
+}
+
+// generated writes a generated file, replacing what is there.
+func (w *writer) generated(f File) error {
+	name := rel(f.Path)
+	if err := w.parents(name, true); err != nil {
+		return err
+	}
+	if err := w.remove(name); err != nil {
+		return err
+	}
+	out, err := w.out.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("writing /%s: %w", name, err)
+	}
+	_, err = out.Write(f.Data)
+	if err == nil && w.asRoot {
+		err = out.Chown(0, 0)
+	}
+	if err == nil {
+		err = out.Chmod(w.fileMode(f.Mode, name))
+	}
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("writing /%s: %w", name, err)
+	}
+	return w.out.Chtimes(name, w.epoch, w.epoch)
+}
+
+// writable makes name a directory owned by uid:gid.
+func (w *writer) writable(name string, uid, gid int) error {
+	if err := w.parents(name, false); err != nil {
+		return err
+	}
+	if err := w.dir(name, 0o755, false); err != nil {
+		return err
+	}
+	if w.asRoot {
+		if err := w.out.Lchown(name, uid, gid); err != nil {
+			return fmt.Errorf("handing /%s to %d:%d: %w", name, uid, gid, err)
+		}
+	}
+	return nil
+}
+
+// overlay copies the opened overlay directory over the output.
+func (w *writer) overlay(ovl *os.Root) error {
 	return fs.WalkDir(ovl.FS(), ".", func(name string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return fmt.Errorf("reading overlay: %w", err)

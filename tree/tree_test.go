@@ -332,3 +332,62 @@ func TestWriteRefusesParentSymlink(t *testing.T) {
 		t.Fatalf("want a not-a-directory error, got %v", err)
 	}
 }
+
+func TestWriteGeneratedFilesAndWritableDirs(t *testing.T) {
+	base := t.TempDir()
+	src, ovl, out := filepath.Join(base, "src"), filepath.Join(base, "rootfs"), filepath.Join(base, "out")
+	mk(t, src, map[string]string{
+		"etc/passwd":  "file:0600:from the source",
+		"etc/group":   "file:0644:from the source",
+		"usr/bin/app": "file:0755:app",
+	})
+	mk(t, ovl, map[string]string{
+		"etc/group":   "file:0644:from rootfs",
+		"usr/bin/new": "file:0755:only in rootfs",
+	})
+	c := closureOf(t, src, "/etc/passwd", "/etc/group", "/usr/bin/app")
+	// A traced overlay file appears in the closure but not in the source.
+	c.Entries = append(c.Entries, deps.Entry{Path: "/usr/bin/new", Kind: deps.File, Mode: 0o755})
+	err := Write(src, c, out, []string{"/write", "/run"}, Options{
+		Overlay: ovl,
+		Files: []File{
+			{Path: "/etc/passwd", Mode: 0o644, Data: []byte("generated\n")},
+			{Path: "/etc/group", Mode: 0o644, Data: []byte("generated\n")},
+			{Path: "/etc/nsswitch.conf", Mode: 0o600, Data: []byte("passwd: files\n")},
+		},
+		Writable: []string{"/write", "/run", "/data"},
+		UID:      1000, GID: 1001,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(t, map[string]string{
+		"/etc":               "dir 0755",
+		"/etc/passwd":        "file 0644 generated\n",
+		"/etc/group":         "file 0644 from rootfs",
+		"/etc/nsswitch.conf": "file 0644 passwd: files\n",
+		"/usr":               "dir 0755",
+		"/usr/bin":           "dir 0755",
+		"/usr/bin/app":       "file 0755 app",
+		"/usr/bin/new":       "file 0755 only in rootfs",
+		"/write":             "dir 0755",
+		"/run":               "dir 0755",
+		"/data":              "dir 0755",
+	}, dumpTree(t, out))
+	if os.Geteuid() != 0 {
+		t.Skip("ownership checks need root")
+	}
+	for _, d := range []string{"write", "run", "data"} {
+		fi, err := os.Lstat(filepath.Join(out, d))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st := fi.Sys().(*syscall.Stat_t); st.Uid != 1000 || st.Gid != 1001 {
+			t.Errorf("/%s owned by %d:%d, want 1000:1001", d, st.Uid, st.Gid)
+		}
+	}
+	fi, _ := os.Lstat(filepath.Join(out, "etc/passwd"))
+	if st := fi.Sys().(*syscall.Stat_t); st.Uid != 0 || st.Gid != 0 {
+		t.Errorf("/etc/passwd owned by %d:%d, want 0:0", st.Uid, st.Gid)
+	}
+}

@@ -24,6 +24,7 @@ import (
 var version = "dev"
 
 func main() {
+	frontend.Version = version
 	if len(os.Args) < 2 {
 		if err := grpcclient.RunFromEnvironment(appcontext.Context(), frontend.Build); err != nil {
 			fmt.Fprintf(os.Stderr, "error: %+v\n", err)

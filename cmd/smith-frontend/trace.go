@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/smithbuild/smith/deps"
-	"github.com/smithbuild/smith/llbgen"
+	"github.com/smithbuild/smith/plan"
 	"github.com/smithbuild/smith/tree"
 )
 
@@ -23,7 +23,8 @@ Resolves the closure of PATH... inside DIR (default /): the files, every
 symlink on the way, and the shared libraries and interpreter of every ELF
 file, and prints each entry with the reason it is there. With --out it also
 copies the closure into an output folder using smith's file policy (root
-owned, 0644/0755, no setuid, mtimes from --epoch).
+owned, 0644/0755, no setuid, mtimes from --epoch). Inside a build the
+frontend passes the whole job as JSON in $SMITH_PLAN.
 `
 
 func runTrace(args []string, stdout, stderr io.Writer) error {
@@ -32,77 +33,100 @@ func runTrace(args []string, stdout, stderr io.Writer) error {
 	fl.Usage = func() { fmt.Fprint(stderr, traceUsage); fl.PrintDefaults() }
 	root := fl.String("root", "/", "the source root folder; symlinks never leave it")
 	out := fl.String("out", "", "copy the closure into this folder (default: only print it)")
-	overlay := fl.String("overlay", "", "a folder copied over the output last (smith's rootfs/); ignored if absent")
+	overlay := fl.String("overlay", "", "a folder copied over the output last (smith's rootfs/), its ELF files traced too; ignored if absent")
+	planJSON := fl.String("plan", os.Getenv(plan.Env), "the whole job as JSON (default $"+plan.Env+"); the flags below add to it")
 	epoch := fl.String("epoch", os.Getenv("SOURCE_DATE_EPOCH"), "mtime in Unix seconds for everything written (default $SOURCE_DATE_EPOCH, else 0)")
 	mkdir := fl.String("mkdir", "", "comma-separated folders to create in the output")
-	request := fl.String("request", os.Getenv(llbgen.RequestEnv), "a JSON trace request: paths with their smith.yaml origins, excludes, library path (default $"+llbgen.RequestEnv+")")
-	noSource := fl.Bool("no-source", false, "trace nothing; only lay out --mkdir folders and --overlay")
 	var excludes multiFlag
 	fl.Var(&excludes, "exclude", "a glob to leave out, with its subtree (repeatable)")
 	if err := fl.Parse(args); err != nil {
 		return err
 	}
 
-	var req deps.Request
-	if *request != "" {
-		if err := json.Unmarshal([]byte(*request), &req); err != nil {
-			return fmt.Errorf("decoding --request: %w", err)
+	var p plan.Plan
+	if *planJSON != "" {
+		if err := json.Unmarshal([]byte(*planJSON), &p); err != nil {
+			return fmt.Errorf("decoding the plan: %w", err)
 		}
 	}
-	for _, p := range fl.Args() {
-		req.Paths = append(req.Paths, deps.Pattern{Glob: p})
+	for _, a := range fl.Args() {
+		p.Trace.Paths = append(p.Trace.Paths, deps.Pattern{Glob: a})
 	}
 	for _, e := range excludes {
-		req.Excludes = append(req.Excludes, deps.Pattern{Glob: e})
+		p.Trace.Excludes = append(p.Trace.Excludes, deps.Pattern{Glob: e})
 	}
-	if len(req.Paths) == 0 && !*noSource {
+	if *mkdir != "" {
+		p.Mkdir = append(p.Mkdir, strings.Split(*mkdir, ",")...)
+	}
+	if *epoch != "" {
+		n, err := strconv.ParseInt(*epoch, 10, 64)
+		if err != nil || n < 0 {
+			return fmt.Errorf("epoch %q: want a non-negative number of seconds", *epoch)
+		}
+		p.Epoch = n
+	}
+	if len(p.Trace.Paths) == 0 && *planJSON == "" {
 		fl.Usage()
 		return errors.New("trace: no paths given")
 	}
 
-	closure := &deps.Closure{}
-	if !*noSource {
-		r, err := os.OpenRoot(*root)
-		if err != nil {
-			return fmt.Errorf("opening root: %w", err)
+	src, err := os.OpenRoot(*root)
+	if err != nil {
+		return fmt.Errorf("opening root: %w", err)
+	}
+	defer src.Close()
+	fsys := src.FS()
+	if *overlay != "" {
+		ovl, err := os.OpenRoot(*overlay)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			*overlay = ""
+		case err != nil:
+			return fmt.Errorf("opening overlay: %w", err)
+		default:
+			defer ovl.Close()
+			// ELF files the overlay adds need their libraries too.
+			elves, err := deps.ELFFiles(ovl.FS())
+			if err != nil {
+				return fmt.Errorf("reading overlay: %w", err)
+			}
+			for _, e := range elves {
+				p.Trace.Paths = append(p.Trace.Paths, deps.Pattern{Glob: escapeGlob(e), Origin: "rootfs" + e})
+			}
+			fsys = deps.Union(ovl.FS(), fsys)
 		}
-		defer r.Close()
-		closure, err = deps.Resolve(r.FS(), req)
-		if err != nil {
+	}
+
+	closure := &deps.Closure{}
+	if len(p.Trace.Paths) > 0 {
+		if closure, err = deps.Resolve(fsys, p.Trace); err != nil {
 			return err
 		}
-		closure.Why(stdout)
+		if err := closure.Why(stdout); err != nil {
+			return err
+		}
 	}
 	if *out == "" {
 		return nil
 	}
-
-	t, err := parseEpoch(*epoch)
-	if err != nil {
-		return err
+	opt := tree.Options{
+		Epoch:    time.Unix(p.Epoch, 0).UTC(),
+		Overlay:  *overlay,
+		Log:      stderr,
+		Writable: p.Writable,
+		UID:      p.Owner.UID,
+		GID:      p.Owner.GID,
 	}
-	opt := tree.Options{Epoch: t, Log: stderr}
-	if fi, err := os.Stat(*overlay); err == nil && fi.IsDir() {
-		opt.Overlay = *overlay
-	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("checking overlay: %w", err)
+	for _, f := range p.Files {
+		opt.Files = append(opt.Files, tree.File{Path: f.Path, Mode: fs.FileMode(f.Mode), Data: []byte(f.Data)})
 	}
-	var dirs []string
-	if *mkdir != "" {
-		dirs = strings.Split(*mkdir, ",")
-	}
-	return tree.Write(*root, closure, *out, dirs, opt)
+	return tree.Write(*root, closure, *out, p.Mkdir, opt)
 }
 
-func parseEpoch(s string) (time.Time, error) {
-	if s == "" {
-		return time.Unix(0, 0).UTC(), nil
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n < 0 {
-		return time.Time{}, fmt.Errorf("epoch %q: want a non-negative number of seconds", s)
-	}
-	return time.Unix(n, 0).UTC(), nil
+// escapeGlob quotes the glob metacharacters of a literal path.
+func escapeGlob(p string) string {
+	r := strings.NewReplacer(`\`, `\\`, `*`, `\*`, `?`, `\?`, `[`, `\[`)
+	return r.Replace(p)
 }
 
 type multiFlag []string

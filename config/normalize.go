@@ -1,0 +1,98 @@
+package config
+
+import (
+	"encoding/json"
+	"net/url"
+	"strings"
+)
+
+// normalized is the JSON form of a File: every field, explicit or
+// detected, in smith's key names and order.
+type normalized struct {
+	Type       string            `json:"type,omitempty"`
+	Package    []string          `json:"package,omitempty"`
+	Paths      []string          `json:"paths,omitempty"`
+	Excludes   []string          `json:"excludes,omitempty"`
+	Parent     string            `json:"parent,omitempty"`
+	NSS        bool              `json:"nss,omitempty"`
+	Root       bool              `json:"root,omitempty"`
+	User       string            `json:"user,omitempty"`
+	Groups     []string          `json:"groups,omitempty"`
+	Mounts     []string          `json:"mounts,omitempty"`
+	Entrypoint []string          `json:"entrypoint,omitempty"`
+	Cmd        []string          `json:"cmd,omitempty"`
+	Dir        string            `json:"dir,omitempty"`
+	Env        []string          `json:"env,omitempty"`
+	Labels     map[string]string `json:"labels,omitempty"`
+	Ports      []string          `json:"ports,omitempty"`
+	Mock       *normalizedMock   `json:"mock,omitempty"`
+}
+
+type normalizedMock struct {
+	Config     string   `json:"config,omitempty"`
+	PreBuild   string   `json:"pre-build,omitempty"`
+	PostBuild  string   `json:"post-build,omitempty"`
+	Deps       []string `json:"deps,omitempty"`
+	Debuginfo  bool     `json:"debuginfo,omitempty"`
+	Debugdeps  []string `json:"debugdeps,omitempty"`
+	Debugpaths []string `json:"debugpaths,omitempty"`
+}
+
+// Normalized returns the definition as compact JSON, for recording in the
+// image: detected values filled in, credentials in URLs removed.
+func (f *File) Normalized() (string, error) {
+	n := normalized{
+		Type:       f.Type.Value,
+		Paths:      f.Paths.Values(),
+		Excludes:   f.Excludes.Values(),
+		Parent:     Redact(f.Parent.Value),
+		NSS:        f.NSS.Value,
+		Root:       f.Root.Value,
+		User:       f.User.Value,
+		Groups:     f.Groups.Values(),
+		Mounts:     f.Mounts.Values(),
+		Entrypoint: f.Entrypoint.Values(),
+		Cmd:        f.Cmd.Values(),
+		Dir:        f.Dir.Value,
+		Env:        f.Env.Values(),
+		Ports:      f.Ports.Values(),
+	}
+	for _, p := range f.Package.Items {
+		n.Package = append(n.Package, Redact(p.Value))
+	}
+	if len(f.Labels) > 0 {
+		n.Labels = map[string]string{}
+		for _, kv := range f.Labels {
+			n.Labels[kv.Key.Value] = kv.Value.Value
+		}
+	}
+	if m := f.Mock; m.Set {
+		n.Mock = &normalizedMock{
+			Config: m.Config.Value, PreBuild: m.PreBuild.Value, PostBuild: m.PostBuild.Value,
+			Deps: m.Deps.Values(), Debuginfo: m.Debuginfo.Value,
+			Debugdeps: m.Debugdeps.Values(), Debugpaths: m.Debugpaths.Values(),
+		}
+	}
+	b, err := json.Marshal(n)
+	return string(b), err
+}
+
+// Redact removes user:password@ from an http(s) URL; other values pass
+// through unchanged.
+func Redact(v string) string {
+	lower := strings.ToLower(v)
+	if !strings.HasPrefix(lower, "http://") && !strings.HasPrefix(lower, "https://") {
+		return v
+	}
+	u, err := url.Parse(v)
+	if err != nil {
+		// Unparseable: drop anything that could be credentials.
+		if at := strings.LastIndex(v, "@"); at >= 0 {
+			scheme, _, _ := strings.Cut(v, "://")
+			return scheme + "://" + v[at+1:]
+		}
+		return v
+	}
+	u.User = nil
+	return u.String()
+}

@@ -1,0 +1,38 @@
+package plan
+
+import "github.com/smithbuild/smith/deps"
+
+// Env names the environment variable that carries the JSON Plan. The
+// plan travels there, not in argv, so the command line BuildKit prints for
+// a failing step stays readable.
+const Env = "SMITH_PLAN"
+
+// Plan is one microcontainer's output, as the helper builds it.
+type Plan struct {
+	// Trace is what to copy from the source root, with its closure.
+	Trace deps.Request `json:"trace"`
+	// Mkdir lists directories to create (the skeleton, volumes, workdir).
+	Mkdir []string `json:"mkdir,omitempty"`
+	// Files are generated files (e.g. /etc/passwd), written over the
+	// closure and under the rootfs/ overlay.
+	Files []File `json:"files,omitempty"`
+	// Writable directories are owned by Owner instead of root, so the
+	// runtime user can write there on a read-only root (/write, /run).
+	Writable []string `json:"writable,omitempty"`
+	Owner    Owner    `json:"owner"`
+	// Epoch is the mtime of everything written, in Unix seconds.
+	Epoch int64 `json:"epoch"`
+}
+
+// File is a generated file.
+type File struct {
+	Path string `json:"path"`
+	Mode uint32 `json:"mode"`
+	Data string `json:"data"`
+}
+
+// Owner is a numeric user and group.
+type Owner struct {
+	UID int `json:"uid"`
+	GID int `json:"gid"`
+}
