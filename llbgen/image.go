@@ -57,6 +57,11 @@ func ImageConfig(f *config.File, o Options, u *nss.Result) *dockerspec.DockerOCI
 	c := &img.Config
 	c.Entrypoint = pick(f.Entrypoint, base.Entrypoint)
 	c.Cmd = pick(f.Cmd, base.Cmd)
+	if f.Entrypoint.Set && !f.Cmd.Set {
+		// As in a Dockerfile: a new entrypoint does not run with the
+		// inherited command as its arguments.
+		c.Cmd = nil
+	}
 	c.Env = pick(f.Env, base.Env)
 	c.WorkingDir = base.WorkingDir
 	if f.Dir.Set {

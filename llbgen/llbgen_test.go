@@ -161,6 +161,12 @@ mounts: [/data]
 			t.Errorf("source/parent precedence: %+v", c)
 		}
 	})
+	t.Run("an entrypoint drops the inherited cmd", func(t *testing.T) {
+		c := ImageConfig(parse(t, "entrypoint: [/usr/bin/id]\n"), Options{SourceImage: src}, nil).Config
+		if !slices.Equal(c.Entrypoint, []string{"/usr/bin/id"}) || c.Cmd != nil {
+			t.Errorf("entrypoint %q cmd %q", c.Entrypoint, c.Cmd)
+		}
+	})
 	t.Run("root wins over user", func(t *testing.T) {
 		c := ImageConfig(parse(t, "user: \"5\"\nroot: true\n"), Options{}, nil).Config
 		if c.User != "0:0" {

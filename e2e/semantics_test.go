@@ -1,0 +1,152 @@
+package e2e
+
+import (
+	"archive/tar"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestUsersAndGroups runs `id` and `getent` in an image built with user,
+// groups and nss: the libc reads the generated files.
+func TestUsersAndGroups(t *testing.T) {
+	requireE2E(t)
+	p := newProject(t, `type: oci
+package: $BASE
+paths: [/usr/bin/id, /usr/bin/getent]
+user: web:www
+groups: [adm, www]
+nss: true
+entrypoint: [/usr/bin/id]
+`, nil)
+	img, _ := p.build(t)
+	if img.config.Config.User != "web:www" {
+		t.Errorf("User = %q", img.config.Config.User)
+	}
+	for _, want := range []string{"/etc/passwd", "/etc/group", "/etc/nsswitch.conf",
+		"/usr/lib/x86_64-linux-gnu/libnss_files.so.2", "/usr/lib/x86_64-linux-gnu/libnss_dns.so.2"} {
+		if !img.has(want) {
+			t.Errorf("nss: true image lacks %s", want)
+		}
+	}
+	// The process runs as the user the runtime resolved from the image's
+	// passwd and group files (supplementary groups are the runtime's job).
+	stdout, stderr, err := img.run(t)
+	if err != nil {
+		t.Fatalf("id: %v\n%s", err, stderr)
+	}
+	if want := "uid=10(web) gid=1000(www)"; !strings.HasPrefix(stdout, want) {
+		t.Errorf("id printed %q, want it to start with %q", stdout, want)
+	}
+	// The libc reads the generated files, memberships included.
+	stdout, stderr, err = img.run(t, "/usr/bin/id", "web")
+	if want := "uid=10(web) gid=1000(www) groups=1000(www),4(adm)\n"; err != nil || stdout != want {
+		t.Errorf("id web: %v, %q (want %q), %q", err, stdout, want, stderr)
+	}
+	stdout, stderr, err = img.run(t, "/usr/bin/getent", "passwd", "web")
+	if err != nil || stdout != "web:x:10:1000:web:/write:/sbin/nologin\n" {
+		t.Errorf("getent passwd web: %v, %q, %q", err, stdout, stderr)
+	}
+	if h := img.files["/write"]; h.Uid != 10 || h.Gid != 1000 {
+		t.Errorf("/write owned by %d:%d, want the runtime user 10:1000", h.Uid, h.Gid)
+	}
+}
+
+// TestReadOnlyRoot: as the default non-root user, on a read-only root, the
+// process can write to /write (a volume, as a runtime would mount it with
+// the image's ownership) and nowhere else.
+func TestReadOnlyRoot(t *testing.T) {
+	requireE2E(t)
+	p := newProject(t, `type: oci
+package: $BASE
+paths: [/usr/bin/dash, /usr/bin/touch]
+entrypoint: [/usr/bin/dash, -c]
+cmd: ["touch /write/ok && echo wrote /write; touch /etc-file 2>/dev/null || echo denied /; touch /run/x 2>/dev/null && echo wrote /run; true"]
+`, nil)
+	img, _ := p.build(t)
+	w := img.files["/write"]
+	bundle := img.bundle(t, func(spec map[string]any) {
+		spec["mounts"] = append(spec["mounts"].([]any), map[string]any{
+			"destination": "/write", "type": "tmpfs", "source": "tmpfs",
+			"options": []any{"nosuid", "nodev", "mode=755", "uid=" + strconv.Itoa(w.Uid), "gid=" + strconv.Itoa(w.Gid)},
+		})
+	})
+	stdout, stderr, err := runBundle(t, bundle, nil)
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, stderr)
+	}
+	if want := "wrote /write\ndenied /\n"; stdout != want {
+		t.Errorf("output %q, want %q (only /write is writable)", stdout, want)
+	}
+}
+
+// TestMountsPortsExcludes: volumes and ports land in the config, mount
+// points exist, and an excluded subtree is gone while its siblings stay.
+func TestMountsPortsExcludes(t *testing.T) {
+	requireE2E(t)
+	p := newProject(t, `type: oci
+package: $BASE
+paths: [/usr/bin/cat, /usr/share/doc/coreutils, /usr/share/doc/libc6]
+excludes: [/usr/share/doc/libc6, "/usr/share/doc/*/changelog*"]
+mounts: [/data, /var/cache/app]
+ports: [8080, 53/udp]
+dir: /srv/app
+cmd: [/usr/bin/cat, /read/data]
+`, map[string]string{"read/data": "ok\n"})
+	img, _ := p.build(t)
+	c := img.config.Config
+	for _, v := range []string{"/data", "/var/cache/app"} {
+		if _, ok := c.Volumes[v]; !ok {
+			t.Errorf("Volumes %v lacks %s", c.Volumes, v)
+		}
+		if h := img.files[v]; h == nil || h.Typeflag != tar.TypeDir {
+			t.Errorf("mount point %s is not a directory in the image", v)
+		}
+	}
+	for _, port := range []string{"8080/tcp", "53/udp"} {
+		if _, ok := c.ExposedPorts[port]; !ok {
+			t.Errorf("ExposedPorts %v lacks %s", c.ExposedPorts, port)
+		}
+	}
+	if c.WorkingDir != "/srv/app" || !img.has("/srv/app") {
+		t.Errorf("WorkingDir %q; /srv/app in image: %v", c.WorkingDir, img.has("/srv/app"))
+	}
+	if !img.has("/usr/share/doc/coreutils/copyright") {
+		t.Errorf("coreutils docs missing: %v", img.paths())
+	}
+	for _, f := range img.paths() {
+		if strings.HasPrefix(f, "/usr/share/doc/libc6") || strings.Contains(f, "/changelog") {
+			t.Errorf("%s should have been excluded", f)
+		}
+	}
+	stdout, _, err := img.run(t)
+	if err != nil || stdout != "ok\n" {
+		t.Errorf("run: %v %q", err, stdout)
+	}
+}
+
+// TestParent keeps a parent image's layers below the microcontainer's.
+func TestParent(t *testing.T) {
+	requireE2E(t)
+	p := newProject(t, `type: oci
+package: $BASE
+parent: $BASE
+paths: [/usr/bin/cat]
+cmd: [/bin/bash, -c, "cat /read/data"]
+`, map[string]string{"read/data": "on a parent\n"})
+	img, _ := p.build(t)
+	if img.layers < 2 {
+		t.Errorf("%d layers: the parent's should stay below ours", img.layers)
+	}
+	if n := len(img.config.History); n < 2 {
+		t.Errorf("history has %d entries, want the parent's plus ours", n)
+	}
+	stdout, stderr, err := img.run(t)
+	if err != nil || stdout != "on a parent\n" {
+		t.Errorf("bash from the parent: %v %q %q", err, stdout, stderr)
+	}
+	if !slices.Contains(img.paths(), "/bin") {
+		t.Errorf("the parent's files are missing")
+	}
+}
