@@ -82,12 +82,19 @@ type File struct {
 	LabelsSet       bool
 	Ports           List // normalized as "80/tcp", deduplicated
 	Mock            Mock
-	Keys            map[string]Pos // position of each top-level key present
+	// RPM installs (type mock).
+	Installer      String // the image that runs dnf
+	Releasever     String // dnf's $releasever; default: the installer's
+	Repos          []Repo
+	InstallerRepos Bool // use the installer's own repos too (default true)
+	LocalGPGCheck  Bool // localpkg_gpgcheck: verify local RPM files (default true)
+	Keys           map[string]Pos // position of each top-level key present
 }
 
 var topKeys = []string{
 	"package", "type", "paths", "excludes", "parent", "nss", "root", "user",
 	"groups", "mounts", "entrypoint", "cmd", "dir", "env", "labels", "ports", "mock",
+	"installer", "releasever", "repos", "installer_repos", "localpkg_gpgcheck",
 }
 
 var mockKeys = []string{
@@ -199,8 +206,15 @@ func (p *parser) file(f *File, root *yaml.Node) error {
 	if !f.Type.Set && len(f.Package.Items) > 0 {
 		f.Type = String{Value: DetectType(f.Package.Items[0].Value), Pos: f.Package.Pos}
 	}
-	if len(f.Paths.Items) > 0 && len(f.Package.Items) == 0 {
+	if len(f.Paths.Items) > 0 && len(f.Package.Items) == 0 && len(f.Mock.Deps.Items) == 0 {
 		return p.errorf(f.Keys["paths"], "paths", "needs a package to copy from")
+	}
+	for i, it := range f.Package.Items {
+		if f.Type.Value == TypeMock && IsLocalRPM(it.Value) {
+			if _, err := ContextPath(it.Value); err != nil {
+				return p.errorf(it.Pos, indexField("package", i), "%v", err)
+			}
+		}
 	}
 	return nil
 }
@@ -246,6 +260,16 @@ func (p *parser) topField(f *File, e entry) error {
 		f.Ports, err = p.ports(v, k)
 	case "mock":
 		f.Mock, err = p.mock(v, k)
+	case "installer":
+		f.Installer, err = p.str(v, k)
+	case "releasever":
+		f.Releasever, err = p.str(v, k)
+	case "repos":
+		err = p.repos(f, v, k)
+	case "installer_repos":
+		f.InstallerRepos, err = p.boolean(v, k)
+	case "localpkg_gpgcheck":
+		f.LocalGPGCheck, err = p.boolean(v, k)
 	default:
 		return p.unknownKey(e, "", topKeys)
 	}

@@ -218,6 +218,52 @@ func findManifest(t *testing.T, blobs map[string][]byte, descs []ocispecs.Descri
 	return ocispecs.Descriptor{}, false
 }
 
+// attestation returns the in-toto statement with the given predicate type
+// from the image's attestation manifest in the OCI tarball, or nil.
+func (img *image) attestation(t *testing.T, predicateType string) map[string]any {
+	t.Helper()
+	blobs := map[string][]byte{}
+	f, err := os.Open(img.path)
+	must(t, err)
+	defer f.Close()
+	tr := tar.NewReader(f)
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		must(t, err)
+		if strings.HasPrefix(h.Name, "blobs/sha256/") {
+			b, err := io.ReadAll(tr)
+			must(t, err)
+			blobs["sha256:"+strings.TrimPrefix(h.Name, "blobs/sha256/")] = b
+		}
+	}
+	for _, b := range blobs {
+		var idx ocispecs.Index
+		if json.Unmarshal(b, &idx) != nil || idx.MediaType != ocispecs.MediaTypeImageIndex {
+			continue
+		}
+		for _, d := range idx.Manifests {
+			if d.Annotations["vnd.docker.reference.type"] != "attestation-manifest" ||
+				d.Annotations["vnd.docker.reference.digest"] != img.manifest {
+				continue
+			}
+			var m ocispecs.Manifest
+			must(t, json.Unmarshal(blobs[d.Digest.String()], &m))
+			for _, l := range m.Layers {
+				if l.Annotations["in-toto.io/predicate-type"] != predicateType {
+					continue
+				}
+				var stmt map[string]any
+				must(t, json.Unmarshal(blobs[l.Digest.String()], &stmt))
+				return stmt
+			}
+		}
+	}
+	return nil
+}
+
 // paths lists the image's files, sorted.
 func (img *image) paths() []string {
 	var ps []string

@@ -5,17 +5,22 @@ import (
 	"fmt"
 	"path"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/containerd/platforms"
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/frontend/dockerui"
 	"github.com/moby/buildkit/frontend/gateway/client"
+	gatewaypb "github.com/moby/buildkit/frontend/gateway/pb"
 	"github.com/moby/buildkit/solver/pb"
+	"github.com/moby/buildkit/solver/result"
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/smithbuild/smith/config"
 	"github.com/smithbuild/smith/llbgen"
+	"github.com/smithbuild/smith/manifest"
 )
 
 // Version is the smith version recorded in every image; cmd sets it.
@@ -74,6 +79,18 @@ func Build(ctx context.Context, c client.Client) (*client.Result, error) {
 		return nil, err
 	}
 	noCache := bc.IsNoCache("")
+	installCtx := llb.Scratch()
+	if files := llbgen.ContextFiles(f); len(files) > 0 {
+		st, err := bc.MainContext(ctx, llb.IncludePatterns(files),
+			llb.WithCustomName("[smith] load RPMs, repositories and keys from the build context"))
+		if err != nil {
+			return nil, err
+		}
+		installCtx = *st
+	}
+
+	var mu sync.Mutex
+	manifests := map[string]client.Reference{} // by platform
 
 	rb, err := bc.Build(ctx, func(ctx context.Context, p *ocispecs.Platform, _ int) (*dockerui.BuildResult, error) {
 		target := bc.BuildPlatforms[0]
@@ -81,7 +98,15 @@ func Build(ctx context.Context, c client.Client) (*client.Result, error) {
 			target = *p
 		}
 		target = platforms.Normalize(target)
-		source, img, err := loadSource(ctx, c, bc, f, target)
+		var source llb.State
+		var img *dockerspec.DockerOCIImage
+		var installer llb.State
+		var err error
+		if f.Type.Value == config.TypeMock {
+			installer, err = loadInstaller(ctx, c, bc, f, target)
+		} else {
+			source, img, err = loadSource(ctx, c, bc, f, target)
+		}
 		if err != nil {
 			return nil, withSource(err, src.SourceMap)
 		}
@@ -97,6 +122,7 @@ func Build(ctx context.Context, c client.Client) (*client.Result, error) {
 			Parent:        parent,
 			ParentImage:   parentImg,
 			Version:       Version,
+			Install:       llbgen.InstallInputs{Installer: installer, Context: installCtx},
 			Helper:        *helper,
 			Context:       *buildCtx,
 			Epoch:         epoch,
@@ -118,12 +144,52 @@ func Build(ctx context.Context, c client.Client) (*client.Result, error) {
 		if err != nil {
 			return nil, err
 		}
+		if gen.Manifest != nil {
+			mref, err := solveRef(ctx, c, *gen.Manifest, target, bc.CacheImports)
+			if err != nil {
+				return nil, err
+			}
+			mu.Lock()
+			manifests[platforms.Format(target)] = mref
+			mu.Unlock()
+		}
 		return &dockerui.BuildResult{Reference: ref, Image: gen.Image, Epoch: &epoch}, nil
 	})
 	if err != nil {
 		return nil, err
 	}
+	err = rb.EachPlatform(ctx, func(ctx context.Context, id string, p ocispecs.Platform) error {
+		mu.Lock()
+		ref, ok := manifests[platforms.Format(platforms.Normalize(p))]
+		mu.Unlock()
+		if ok {
+			// Which package each file comes from, beside the image.
+			rb.AddAttestation(id, client.Attestation{
+				Kind:   gatewaypb.AttestationKind_InToto,
+				Ref:    ref,
+				Path:   llbgen.ManifestFile,
+				InToto: result.InTotoAttestation{PredicateType: manifest.PredicateType},
+			})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
 	return rb.Finalize()
+}
+
+// solveRef solves a state on its own and returns its single result.
+func solveRef(ctx context.Context, c client.Client, st llb.State, p ocispecs.Platform, cache []client.CacheOptionsEntry) (client.Reference, error) {
+	def, err := st.Marshal(ctx, llb.Platform(p))
+	if err != nil {
+		return nil, fmt.Errorf("marshaling LLB: %w", err)
+	}
+	res, err := c.Solve(ctx, client.SolveRequest{Definition: def.ToPB(), CacheImports: cache})
+	if err != nil {
+		return nil, err
+	}
+	return res.SingleRef()
 }
 
 // sourceDateEpoch reads SOURCE_DATE_EPOCH (buildctl and buildx forward the

@@ -26,6 +26,31 @@ func loadSource(ctx context.Context, c client.Client, bc *dockerui.Client, f *co
 	return loadImage(ctx, c, bc, f, f.Package.Items[0], "package", p)
 }
 
+// loadInstaller returns the image that runs dnf: the "installer" named
+// context when the build has one, else smith.yaml's installer, else
+// llbgen.DefaultInstaller.
+func loadInstaller(ctx context.Context, c client.Client, bc *dockerui.Client, f *config.File, p ocispecs.Platform) (llb.State, error) {
+	nc, err := bc.NamedContext(llbgen.InstallerContext, dockerui.ContextOpt{Platform: &p, ResolveMode: bc.ImageResolveMode.String()})
+	if err != nil {
+		return llb.State{}, err
+	}
+	if nc != nil {
+		st, _, err := nc.Load(ctx)
+		if err != nil {
+			return llb.State{}, fmt.Errorf("loading the %s build context: %w", llbgen.InstallerContext, err)
+		}
+		if st != nil {
+			return *st, nil
+		}
+	}
+	item := f.Installer
+	if item.Value == "" {
+		item = config.String{Value: llbgen.DefaultInstaller, Pos: f.Package.Pos}
+	}
+	st, _, err := loadImage(ctx, c, bc, f, item, "installer", p)
+	return st, err
+}
+
 // loadParent returns the parent image, or nil when smith.yaml names none.
 func loadParent(ctx context.Context, c client.Client, bc *dockerui.Client, f *config.File, p ocispecs.Platform) (*llb.State, *dockerspec.DockerOCIImage, error) {
 	if f.Parent.Value == "" {

@@ -51,6 +51,8 @@ type Options struct {
 	ParentImage *dockerspec.DockerOCIImage
 	// Version is the smith version recorded in the image's labels.
 	Version string
+	// Install holds the inputs of the dnf step, for type mock.
+	Install InstallInputs
 	// Helper is a root filesystem holding the smith binary at HelperPath;
 	// normally the frontend image itself.
 	Helper llb.State
@@ -72,7 +74,16 @@ type Result struct {
 	State llb.State
 	// Image is the OCI image config to export with it.
 	Image *dockerspec.DockerOCIImage
+	// Manifest, for RPM installs, holds ManifestFile: which package each
+	// file of the image comes from.
+	Manifest *llb.State
 }
+
+// ManifestFile is the package manifest's path in Result.Manifest.
+const ManifestFile = "/rpm-manifest.json"
+
+// Mount point of the trace step's metadata output.
+const metaMount = "/smith/meta"
 
 // Generate translates f into LLB and an image config.
 func Generate(f *config.File, o Options) (*Result, error) {
@@ -92,7 +103,22 @@ func Generate(f *config.File, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	var rpmMeta *llb.State
+	if f.Type.Value == config.TypeMock {
+		root, meta, err := install(f, o.Install, o)
+		if err != nil {
+			return nil, err
+		}
+		o.Source, o.SourceImage, rpmMeta = root, nil, &meta
+	}
 	p := HelperPlan(f, o.SourceImage, users, o.Epoch)
+	if rpmMeta != nil {
+		p.RPM = &plan.RPM{
+			Files:    rpmMount + "/" + rpmFilesName,
+			Packages: rpmMount + "/" + rpmPackagesName,
+			Manifest: metaMount + ManifestFile,
+		}
+	}
 	planJSON, err := json.Marshal(p)
 	if err != nil {
 		return nil, fmt.Errorf("encoding the helper plan: %w", err)
@@ -116,12 +142,21 @@ func Generate(f *config.File, o Options) (*Result, error) {
 	if o.IgnoreCache {
 		runOpts = append(runOpts, llb.IgnoreCache)
 	}
-	out := o.Helper.Run(runOpts...).AddMount(outMount, llb.Scratch())
+	if rpmMeta != nil {
+		runOpts = append(runOpts, llb.AddMount(rpmMount, *rpmMeta, llb.Readonly))
+	}
+	run := o.Helper.Run(runOpts...)
+	out := run.AddMount(outMount, llb.Scratch())
+	var manifest *llb.State
+	if rpmMeta != nil {
+		m := run.AddMount(metaMount, llb.Scratch())
+		manifest = &m
+	}
 	if o.Parent != nil {
 		// The parent's layers stay below ours, as separate layers.
 		out = llb.Merge([]llb.State{*o.Parent, out}, llb.WithCustomName("[smith] stack on parent "+f.Parent.Value))
 	}
-	return &Result{State: out, Image: ImageConfig(f, o, users)}, nil
+	return &Result{State: out, Image: ImageConfig(f, o, users), Manifest: manifest}, nil
 }
 
 // HelperPlan is what the trace step does: copy the closure of paths, lay

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"strconv"
-	"strings"
 	"time"
 
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
@@ -196,25 +195,25 @@ func Users(f *config.File) (*nss.Result, error) {
 // Supported rejects smith.yaml values that parse but that this version
 // does not implement yet, instead of silently ignoring them.
 func Supported(f *config.File) error {
-	switch f.Type.Value {
-	case "", "oci":
-	case "mock":
-		return &config.Error{File: f.Name, Pos: f.Type.Pos, Field: "package",
-			Msg: fmt.Sprintf("installing RPMs (type mock, package %s) is not implemented yet; use type: oci with an image", quoteList(f.Package))}
-	}
-	if f.Type.Value == "oci" && len(f.Package.Items) > 1 {
+	if f.Type.Value == config.TypeOCI && len(f.Package.Items) > 1 {
 		return &config.Error{File: f.Name, Pos: f.Package.Items[1].Pos, Field: "package[1]", Msg: "type oci takes exactly one image"}
 	}
-	if f.Mock.Set {
-		return &config.Error{File: f.Name, Pos: f.Keys["mock"], Field: "mock", Msg: "the mock section is not implemented yet"}
+	m := f.Mock
+	for _, s := range []config.String{m.Config, m.PreBuild, m.PostBuild} {
+		if s.Value != "" {
+			return &config.Error{File: f.Name, Pos: s.Pos, Field: "mock",
+				Msg: "mock.config, pre-build and post-build are not implemented: smith installs with dnf (see installer and repos)"}
+		}
+	}
+	if m.Debuginfo.Value || len(m.Debugdeps.Items)+len(m.Debugpaths.Items) > 0 {
+		return &config.Error{File: f.Name, Pos: f.Keys["mock"], Field: "mock", Msg: "debuginfo images are not implemented yet"}
+	}
+	if f.Type.Value == config.TypeOCI {
+		for _, k := range []string{"installer", "releasever", "repos", "installer_repos", "localpkg_gpgcheck"} {
+			if pos, ok := f.Keys[k]; ok {
+				return &config.Error{File: f.Name, Pos: pos, Field: k, Msg: "only applies to RPM installs (type mock), but the package is an image"}
+			}
+		}
 	}
 	return nil
-}
-
-func quoteList(l config.List) string {
-	var q []string
-	for _, it := range l.Items {
-		q = append(q, fmt.Sprintf("%q", it.Value))
-	}
-	return strings.Join(q, ", ")
 }

@@ -208,9 +208,10 @@ func TestTraceRequest(t *testing.T) {
 
 func TestSupported(t *testing.T) {
 	for _, tc := range []struct{ yaml, want string }{
-		{"package: coreutils\npaths: [/usr/bin/cat]\n", "smith.yaml:1:10: package: installing RPMs"},
+		{"package: a/b\nrepos: [{name: r, baseurl: ./r, gpgcheck: false}]\n", "smith.yaml:2:1: repos: only applies to RPM installs"},
+		{"package: x\nmock: {config: /etc/mock/x.cfg}\n", "smith.yaml:2:16: mock: mock.config, pre-build and post-build are not implemented"},
+		{"package: x\nmock: {debuginfo: true}\n", "smith.yaml:2:1: mock: debuginfo images are not implemented yet"},
 		{"type: oci\npackage: [a/b, c/d]\n", "smith.yaml:2:16: package[1]: type oci takes exactly one image"},
-		{"mock: {deps: [a]}\n", "smith.yaml:1:1: mock: the mock section is not implemented yet"},
 	} {
 		err := Supported(parse(t, tc.yaml))
 		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {

@@ -38,6 +38,8 @@ func main() {
 		err = runTrace(args, os.Stdout, os.Stderr)
 	case "llb":
 		err = runLLB(args, os.Stdout)
+	case "unpack":
+		err = runUnpack(args, os.Stdout, os.Stderr)
 	case "version", "--version", "-v":
 		fmt.Println("smith-frontend", version)
 	default:

@@ -8,11 +8,13 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/smithbuild/smith/deps"
+	"github.com/smithbuild/smith/manifest"
 	"github.com/smithbuild/smith/plan"
 	"github.com/smithbuild/smith/tree"
 )
@@ -120,7 +122,47 @@ func runTrace(args []string, stdout, stderr io.Writer) error {
 	for _, f := range p.Files {
 		opt.Files = append(opt.Files, tree.File{Path: f.Path, Mode: fs.FileMode(f.Mode), Data: []byte(f.Data)})
 	}
-	return tree.Write(*root, closure, *out, p.Mkdir, opt)
+	if err := tree.Write(*root, closure, *out, p.Mkdir, opt); err != nil {
+		return err
+	}
+	if p.RPM != nil {
+		return writeManifest(*out, p.RPM)
+	}
+	return nil
+}
+
+// writeManifest records which package each file of the output comes from.
+func writeManifest(out string, r *plan.RPM) error {
+	files, err := os.ReadFile(r.Files)
+	if err != nil {
+		return fmt.Errorf("reading the rpm file list: %w", err)
+	}
+	pkgs, err := os.ReadFile(r.Packages)
+	if err != nil {
+		return fmt.Errorf("reading the rpm package list: %w", err)
+	}
+	var paths []string
+	err = fs.WalkDir(os.DirFS(out), ".", func(name string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			paths = append(paths, "/"+name)
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("listing the output: %w", err)
+	}
+	m, err := manifest.Build(paths, string(files), string(pkgs))
+	if err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(r.Manifest), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(r.Manifest, append(b, '\n'), 0o644)
 }
 
 // escapeGlob quotes the glob metacharacters of a literal path.

@@ -1,0 +1,129 @@
+package config
+
+import (
+	"fmt"
+	"path"
+	"regexp"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Repo is one entry of repos: a yum/dnf repository to install from.
+type Repo struct {
+	Name String
+	// BaseURL is an http(s) URL, or a folder of the build context (a
+	// relative path) that holds a repository (repodata/).
+	BaseURL String
+	// GPGKey is an http(s) URL or a file of the build context.
+	GPGKey String
+	// GPGCheck defaults to true; turning it off is explicit.
+	GPGCheck Bool
+	Pos      Pos
+	Index    int
+}
+
+// CheckSignatures reports whether packages from the repo are verified.
+func (r Repo) CheckSignatures() bool { return !r.GPGCheck.Set || r.GPGCheck.Value }
+
+var repoKeys = []string{"name", "baseurl", "gpgkey", "gpgcheck"}
+
+var repoName = regexp.MustCompile(`^[A-Za-z0-9_.:-]+$`)
+
+// IsURL reports whether v is an http(s) URL.
+func IsURL(v string) bool {
+	l := strings.ToLower(v)
+	return strings.HasPrefix(l, "http://") || strings.HasPrefix(l, "https://")
+}
+
+// IsLocalRPM reports whether a package item names RPM files in the build
+// context (./rpms/app.rpm, rpms/*.rpm) rather than a package to find in a
+// repository.
+func IsLocalRPM(v string) bool {
+	return strings.HasPrefix(v, "./") || (strings.HasSuffix(v, ".rpm") && !strings.HasPrefix(v, "/"))
+}
+
+// ContextPath cleans a path inside the build context; it must not be
+// absolute or climb out of the context.
+func ContextPath(v string) (string, error) {
+	if strings.HasPrefix(v, "/") {
+		return "", fmt.Errorf("%q is absolute; name a path inside the build context, like ./%s", v, strings.TrimLeft(v, "/"))
+	}
+	c := path.Clean(v)
+	if c == ".." || strings.HasPrefix(c, "../") {
+		return "", fmt.Errorf("%q leaves the build context", v)
+	}
+	return c, nil
+}
+
+func (p *parser) repos(f *File, n *yaml.Node, field string) error {
+	n = resolve(n)
+	if isNull(n) {
+		return nil
+	}
+	if n.Kind != yaml.SequenceNode {
+		return p.errorf(posOf(n), field, "expected a list of repositories, got %s", describe(n))
+	}
+	seen := map[string]int{}
+	for i, item := range n.Content {
+		item = resolve(item)
+		rf := indexField(field, i)
+		if item.Kind != yaml.MappingNode {
+			return p.errorf(posOf(item), rf, "expected a mapping with name and baseurl, got %s", describe(item))
+		}
+		r := Repo{Pos: posOf(item), Index: i}
+		entries, err := p.entries(item, rf)
+		if err != nil {
+			return err
+		}
+		for _, e := range entries {
+			k := rf + "." + e.key
+			switch e.key {
+			case "name":
+				r.Name, err = p.str(e.val, k)
+			case "baseurl":
+				r.BaseURL, err = p.str(e.val, k)
+			case "gpgkey":
+				r.GPGKey, err = p.str(e.val, k)
+			case "gpgcheck":
+				r.GPGCheck, err = p.boolean(e.val, k)
+			default:
+				err = p.unknownKey(e, rf, repoKeys)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		switch {
+		case r.Name.Value == "":
+			return p.errorf(r.Pos, rf, "a repository needs a name")
+		case !repoName.MatchString(r.Name.Value):
+			return p.errorf(r.Name.Pos, rf+".name", "%q: use letters, digits and _ . : -", r.Name.Value)
+		case r.Name.Value == "smith-local":
+			return p.errorf(r.Name.Pos, rf+".name", "%q is reserved", r.Name.Value)
+		}
+		if j, dup := seen[r.Name.Value]; dup {
+			return p.errorf(r.Name.Pos, rf+".name", "%q is also the name of repos[%d]", r.Name.Value, j)
+		}
+		seen[r.Name.Value] = i
+		if r.BaseURL.Value == "" {
+			return p.errorf(r.Pos, rf, "a repository needs a baseurl (an http(s) URL or a folder of the build context)")
+		}
+		for _, s := range []*String{&r.BaseURL, &r.GPGKey} {
+			if s.Value == "" || IsURL(s.Value) {
+				continue
+			}
+			if strings.Contains(s.Value, "://") {
+				return p.errorf(s.Pos, rf, "%q: want an http(s) URL or a path in the build context", s.Value)
+			}
+			if _, err := ContextPath(s.Value); err != nil {
+				return p.errorf(s.Pos, rf, "%v", err)
+			}
+		}
+		if r.CheckSignatures() && r.GPGKey.Value == "" {
+			return p.errorf(r.Pos, rf, "gpgcheck is on but no gpgkey is given: add gpgkey (a URL or a file in the build context) or set gpgcheck: false")
+		}
+		f.Repos = append(f.Repos, r)
+	}
+	return nil
+}

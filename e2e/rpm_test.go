@@ -1,0 +1,235 @@
+package e2e
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// rpmFixtures are the fixture RPMs of hack/rpm-fixtures, built once per
+// test run, and an HTTP server on 127.0.0.1 serving them.
+type rpmFixtures struct {
+	dir string // repo/, repo2/, local/, RPM-GPG-KEY-smith-{test,other}
+	url string // the server's base URL
+}
+
+var (
+	fixturesOnce sync.Once
+	fixtures     *rpmFixtures
+	fixturesErr  string
+)
+
+func getRPMFixtures(t *testing.T) *rpmFixtures {
+	t.Helper()
+	fixturesOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "smith-rpm-fixtures-")
+		if err != nil {
+			fixturesErr = err.Error()
+			return
+		}
+		out, err := exec.Command(filepath.Join(testEnv.root, "hack/rpm-fixtures"), dir).CombinedOutput()
+		if err != nil {
+			fixturesErr = "hack/rpm-fixtures: " + err.Error() + "\n" + string(out)
+			return
+		}
+		srv := httptest.NewServer(http.FileServer(http.Dir(dir)))
+		fixtures = &rpmFixtures{dir: dir, url: srv.URL}
+	})
+	if fixtures == nil {
+		t.Fatal(fixturesErr)
+	}
+	return fixtures
+}
+
+// rpmProject makes a project whose smith.yaml may use $REPO (the HTTP
+// repo), $KEY and $OTHERKEY (key URLs), with the fixture folders copied
+// into the build context as needed.
+func rpmProject(t *testing.T, yaml string, rootfs map[string]string, contextDirs ...string) *project {
+	t.Helper()
+	fx := getRPMFixtures(t)
+	yaml = strings.NewReplacer("$REPO", fx.url+"/repo/", "$OTHERKEY", fx.url+"/RPM-GPG-KEY-smith-other",
+		"$KEY", fx.url+"/RPM-GPG-KEY-smith-test").Replace(yaml)
+	p := newProject(t, yaml, rootfs)
+	for _, d := range contextDirs {
+		mustRun(t, "cp", "-a", filepath.Join(fx.dir, d), filepath.Join(p.dir, d))
+	}
+	return p
+}
+
+// installerOpt swaps in the Debian installer image hack/installer-image made.
+func installerOpt() []string {
+	return []string{"--opt", "context:installer=docker-image://" + testEnv.registry + "/test/dnf-installer:bookworm"}
+}
+
+// rpmManifest reads smith's package manifest attestation out of the OCI
+// tarball the image was exported to.
+func rpmManifest(t *testing.T, img *image) map[string]any {
+	t.Helper()
+	stmt := img.attestation(t, "https://smithbuild.github.io/attestations/rpm-manifest/v1")
+	if stmt == nil {
+		t.Fatal("the image has no rpm-manifest attestation")
+	}
+	return stmt["predicate"].(map[string]any)
+}
+
+func ownerOf(m map[string]any, file string) string {
+	for _, p := range m["packages"].([]any) {
+		pkg := p.(map[string]any)
+		for _, f := range pkg["files"].([]any) {
+			if f == file {
+				return pkg["nevra"].(string)
+			}
+		}
+	}
+	return ""
+}
+
+// TestRPMFromRepo installs from a signed repository over HTTP and runs the
+// result; the manifest names each file's package.
+func TestRPMFromRepo(t *testing.T) {
+	requireE2E(t)
+	p := rpmProject(t, `package: smith-hello
+repos:
+- name: fixtures
+  baseurl: $REPO
+  gpgkey: $KEY
+paths: [/usr/bin/smith-hello]
+cmd: [/usr/bin/smith-hello]
+`, nil)
+	img, out := p.build(t, installerOpt()...)
+	if !strings.Contains(out, "[smith] dnf install smith-hello") {
+		t.Errorf("no dnf step in the progress:\n%s", out)
+	}
+	stdout, stderr, err := img.run(t)
+	if err != nil || stdout != "Hello from libgreet.so.1, smith-hello!\n" {
+		t.Fatalf("run: %v %q %q", err, stdout, stderr)
+	}
+	for _, f := range img.paths() {
+		if strings.HasPrefix(f, "/var/lib/rpm") || strings.HasPrefix(f, "/var/lib/dnf") || f == "/bin/sh" {
+			t.Errorf("%s should not be in the image", f)
+		}
+	}
+	m := rpmManifest(t, img)
+	for file, pkg := range map[string]string{
+		"/usr/bin/smith-hello":         "smith-hello-0:1.0-1.el9.x86_64",
+		"/usr/lib64/libgreet.so.1.0.0": "smith-libgreet-0:1.0-1.el9.x86_64",
+		"/lib64/ld-linux-x86-64.so.2":  "smith-ldso-0:1.0-1.el9.x86_64",
+	} {
+		if got := ownerOf(m, file); got != pkg {
+			t.Errorf("manifest: %s owned by %q, want %q\n%v", file, got, pkg, m)
+		}
+	}
+}
+
+// TestRPMLocalFileAndContextRepo installs a local RPM file together with
+// repository packages (one from a context folder, unsigned, with gpgcheck
+// off), runs both programs, and sees the %post scriptlet's file.
+func TestRPMLocalFileAndContextRepo(t *testing.T) {
+	requireE2E(t)
+	p := rpmProject(t, `package:
+- ./local/smith-local-*.rpm
+- smith-filereq
+- smith-post
+- smith-unsigned
+repos:
+- name: fixtures
+  baseurl: $REPO
+  gpgkey: $KEY
+- name: folder
+  baseurl: ./repo2
+  gpgcheck: false
+paths: [/usr/bin/smith-local, /usr/bin/smith-filereq, /bin/sh, /etc/smith-post.conf, /usr/share/smith-unsigned]
+cmd: [/usr/bin/smith-local]
+`, map[string]string{"read/data": "x\n"}, "local", "repo2")
+	img, _ := p.build(t, installerOpt()...)
+	stdout, stderr, err := img.run(t)
+	if err != nil || stdout != "Hello from libgreet.so.1, smith-local!\n" {
+		t.Fatalf("smith-local: %v %q %q", err, stdout, stderr)
+	}
+	stdout, stderr, err = img.run(t, "/usr/bin/smith-filereq")
+	if err != nil || !strings.Contains(stdout, "Hello from smith-filereq") {
+		t.Errorf("smith-filereq: %v %q %q", err, stdout, stderr)
+	}
+	if got := string(img.data["/etc/smith-post.conf"]); got != "configured\n" {
+		t.Errorf("/etc/smith-post.conf = %q: the %%post scriptlet did not run", got)
+	}
+	m := rpmManifest(t, img)
+	if got := ownerOf(m, "/usr/bin/smith-local"); !strings.HasPrefix(got, "smith-local-") {
+		t.Errorf("/usr/bin/smith-local owned by %q", got)
+	}
+	unowned, _ := json.Marshal(m["unowned"])
+	if !strings.Contains(string(unowned), "/etc/smith-post.conf") || !strings.Contains(string(unowned), "/read/data") {
+		t.Errorf("unowned = %s", unowned)
+	}
+	unused, _ := json.Marshal(m["unused"])
+	if !strings.Contains(string(unused), "smith-post-") {
+		t.Errorf("smith-post owns no image file (only its scriptlet's output does), so it is unused: %s", unused)
+	}
+}
+
+// TestRPMCache: changing only rootfs/ or cmd does not reinstall.
+func TestRPMCache(t *testing.T) {
+	requireE2E(t)
+	yaml := "package: smith-hello\nrepos: [{name: fixtures, baseurl: $REPO, gpgkey: $KEY}]\npaths: [/usr/bin/smith-hello]\n"
+	p := rpmProject(t, yaml+"cmd: [/usr/bin/smith-hello]\n", map[string]string{"read/a": "1\n"})
+	p.build(t, installerOpt()...)
+	must(t, os.WriteFile(filepath.Join(p.dir, "rootfs/read/a"), []byte("2\n"), 0o644))
+	fx := getRPMFixtures(t)
+	y := strings.NewReplacer("$REPO", fx.url+"/repo/", "$KEY", fx.url+"/RPM-GPG-KEY-smith-test").Replace(yaml)
+	must(t, os.WriteFile(filepath.Join(p.dir, "smith.yaml"), []byte("# syntax="+testEnv.frontend+"\n"+y+"cmd: [/usr/bin/smith-hello, again]\n"), 0o644))
+	img, out := p.build(t, installerOpt()...)
+	if !stepCached(t, out, "[smith] dnf install") {
+		t.Errorf("a rootfs/ and cmd change reinstalled the packages:\n%s", out)
+	}
+	if string(img.data["/read/a"]) != "2\n" {
+		t.Errorf("the rootfs/ change is missing")
+	}
+}
+
+// TestRPMErrors: dnf's reason and the smith.yaml line reach the user.
+func TestRPMErrors(t *testing.T) {
+	requireE2E(t)
+	for _, tc := range []struct {
+		name, yaml string
+		want       []string
+	}{{
+		name: "bad signature",
+		yaml: "package: smith-hello\nrepos:\n- name: fixtures\n  baseurl: $REPO\n  gpgkey: $OTHERKEY\n",
+		want: []string{"Error: GPG check FAILED", "Failing package is: smith-hello-1.0-1.el9.x86_64", ">>> package: smith-hello"},
+	}, {
+		name: "missing package",
+		yaml: "package: [smith-hello, smith-nope]\nrepos: [{name: fixtures, baseurl: $REPO, gpgkey: $KEY}]\n",
+		want: []string{"Error: Unable to find a match: smith-nope", "smith.yaml:2", ">>> package: [smith-hello, smith-nope]"},
+	}, {
+		name: "unreachable repo",
+		yaml: "package: smith-hello\nrepos: [{name: gone, baseurl: 'http://127.0.0.1:9/repo/', gpgkey: $KEY}]\n",
+		want: []string{"Failed to download metadata for repo 'gone'", ">>> repos: [{name: gone"},
+	}, {
+		name: "missing local file",
+		yaml: "package: ./rpms/nothing-*.rpm\nrepos: [{name: fixtures, baseurl: $REPO, gpgkey: $KEY}]\n",
+		want: []string{"smith.yaml:2:10: package: no RPM file in the build context matches ./rpms/nothing-*.rpm"},
+	}, {
+		name: "repo without a key",
+		yaml: "package: smith-hello\nrepos: [{name: fixtures, baseurl: $REPO}]\n",
+		want: []string{"smith.yaml:3:9: repos[0]: gpgcheck is on but no gpgkey is given"},
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := rpmProject(t, tc.yaml, nil)
+			_, out, err := p.tryBuild(t, installerOpt()...)
+			if err == nil {
+				t.Fatalf("build succeeded, want an error:\n%s", out)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+}

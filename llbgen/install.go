@@ -1,0 +1,245 @@
+package llbgen
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/moby/buildkit/client/llb"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/smithbuild/smith/config"
+)
+
+// DefaultInstaller runs dnf when smith.yaml names no installer (and no
+// build context named "installer" replaces it).
+const DefaultInstaller = "docker.io/library/oraclelinux:9"
+
+// InstallerContext is the named build context that replaces the installer
+// image for one build (--build-context installer=…).
+const InstallerContext = "installer"
+
+// Mount points of the install step, inside the installer image.
+const (
+	installRoot    = "/smith/root"
+	installMeta    = "/smith/meta"
+	installContext = "/smith/context"
+	installKeys    = "/smith/keys"
+	installScript  = "/smith/bin"
+	dnfCache       = "/var/cache/dnf"
+)
+
+// The install step's record of the rpmdb, read by the trace step to say
+// which package each image file comes from.
+const (
+	rpmFilesName    = "files.tsv"
+	rpmPackagesName = "packages.txt"
+	rpmMount        = "/smith/rpm"
+)
+
+// safeContextPath limits local RPM paths and globs to characters that need
+// no quoting in the install script.
+var safeContextPath = regexp.MustCompile(`^[A-Za-z0-9._/*?\[\]+@%=,~-]+$`)
+
+// Packages returns what dnf installs: mock.deps first, then package, as
+// smith did, with local RPM files split out.
+func Packages(f *config.File) (names, local []config.String) {
+	for _, it := range append(append([]config.String{}, f.Mock.Deps.Items...), f.Package.Items...) {
+		if config.IsLocalRPM(it.Value) {
+			local = append(local, it)
+		} else {
+			names = append(names, it)
+		}
+	}
+	return names, local
+}
+
+// ContextFiles lists the build-context paths the install step reads (local
+// RPMs, repository folders, key files), as include patterns. Nothing else
+// of the context reaches that step, so editing rootfs/ never reinstalls.
+func ContextFiles(f *config.File) []string {
+	var out []string
+	_, local := Packages(f)
+	for _, it := range local {
+		p, _ := config.ContextPath(it.Value)
+		out = append(out, p)
+	}
+	for _, r := range f.Repos {
+		for _, v := range []string{r.BaseURL.Value, r.GPGKey.Value} {
+			if v != "" && !config.IsURL(v) {
+				p, _ := config.ContextPath(v)
+				out = append(out, p)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// InstallInputs are the LLB inputs of the install step.
+type InstallInputs struct {
+	// Installer is the image that runs dnf.
+	Installer llb.State
+	// Context holds the ContextFiles of the build context.
+	Context llb.State
+}
+
+// install emits the dnf step: packages installed into an empty root, in
+// the installer image, with dnf's cache on a cache mount. It returns the
+// install root and the rpmdb record.
+func install(f *config.File, in InstallInputs, o Options) (root, meta llb.State, err error) {
+	names, local := Packages(f)
+	if len(names)+len(local) == 0 {
+		return llb.State{}, llb.State{}, &config.Error{File: f.Name, Pos: f.Keys["package"], Field: "package", Msg: "no package to install"}
+	}
+	for _, it := range local {
+		if !safeContextPath.MatchString(it.Value) {
+			return llb.State{}, llb.State{}, &config.Error{File: f.Name, Pos: it.Pos, Field: "package",
+				Msg: fmt.Sprintf("%q: local RPM paths may use letters, digits, glob characters and . _ / + @ %% = , ~ -", it.Value)}
+		}
+	}
+	for _, it := range names {
+		if strings.ContainsAny(it.Value, "'\n") {
+			return llb.State{}, llb.State{}, &config.Error{File: f.Name, Pos: it.Pos, Field: "package", Msg: fmt.Sprintf("%q is not a package name", it.Value)}
+		}
+	}
+
+	var s script
+	s.line("#!/bin/sh")
+	s.line("# Written by smith: install packages into an empty root with dnf.")
+	s.line("set -eu")
+	s.line("repos=/smith/repos.d")
+	s.line(`mkdir -p "$repos"`)
+	installerRepos := !f.InstallerRepos.Set || f.InstallerRepos.Value
+	if installerRepos {
+		s.line(`for r in /etc/yum.repos.d/*.repo; do [ -e "$r" ] && cp "$r" "$repos/"; done`)
+	}
+	runOpts := []llb.RunOption{}
+	var keys []string
+	for i, r := range f.Repos {
+		key := ""
+		switch v := r.GPGKey.Value; {
+		case v == "":
+		case config.IsURL(v):
+			dir := fmt.Sprintf("%s/%d", installKeys, i)
+			runOpts = append(runOpts, llb.AddMount(dir,
+				llb.HTTP(v, llb.Filename("key"), llb.WithCustomName("[smith] fetch the key of repo "+r.Name.Value)),
+				llb.Readonly))
+			key = dir + "/key"
+		default:
+			p, _ := config.ContextPath(v)
+			key = installContext + "/" + p
+		}
+		if key != "" {
+			keys = append(keys, key)
+		}
+		baseurl := r.BaseURL.Value
+		if !config.IsURL(baseurl) {
+			p, _ := config.ContextPath(baseurl)
+			baseurl = "file://" + installContext + "/" + p
+		}
+		gpgcheck := 0
+		if r.CheckSignatures() {
+			gpgcheck = 1
+		}
+		s.line(fmt.Sprintf("cat >\"$repos/%s.repo\" <<'SMITH_REPO'", r.Name.Value))
+		s.line("[" + r.Name.Value + "]")
+		s.line("name=" + r.Name.Value)
+		s.line("baseurl=" + baseurl)
+		s.line("enabled=1")
+		s.line(fmt.Sprintf("gpgcheck=%d", gpgcheck))
+		if key != "" {
+			s.line("gpgkey=file://" + key)
+		}
+		s.line("SMITH_REPO")
+	}
+	localCheck := !f.LocalGPGCheck.Set || f.LocalGPGCheck.Value
+	if len(local) > 0 && localCheck {
+		// dnf never imports keys for local files: put the repositories' keys
+		// (and, with the installer's repos, its keys) into the new rpmdb.
+		for _, k := range keys {
+			s.line(fmt.Sprintf("rpm --root %s --import '%s'", installRoot, k))
+		}
+		if installerRepos {
+			s.line(fmt.Sprintf(`for k in /etc/pki/rpm-gpg/RPM-GPG-KEY*; do [ -e "$k" ] && rpm --root %s --import "$k"; done`, installRoot))
+		}
+	}
+	s.line(`releasever=${SMITH_RELEASEVER:-}`)
+	s.line(`if [ -z "$releasever" ] && [ -r /etc/os-release ]; then releasever=$(. /etc/os-release && echo "${VERSION_ID%%.*}"); fi`)
+	s.line(`set --`)
+	for _, it := range local {
+		p, _ := config.ContextPath(it.Value)
+		s.line(fmt.Sprintf(`n=$#; for r in %s/%s; do [ -e "$r" ] && set -- "$@" "$r"; done`, installContext, p))
+		s.line(fmt.Sprintf(`[ $# -gt $n ] || { echo '%s: no RPM file in the build context matches %s' >&2; exit 1; }`,
+			origin(f, it.Pos, "package"), it.Value))
+	}
+	for _, it := range names {
+		s.line(fmt.Sprintf("set -- \"$@\" '%s'", it.Value))
+	}
+	localpkg := 0
+	if localCheck {
+		localpkg = 1
+	}
+	s.line(strings.Join([]string{
+		"dnf", "--installroot=" + installRoot, `--releasever="$releasever"`,
+		"--setopt=install_weak_deps=False", "--setopt=tsflags=nodocs", "--nodocs",
+		"--setopt=cachedir=" + dnfCache, `--setopt=reposdir="$repos"`,
+		"--setopt=skip_if_unavailable=False", fmt.Sprintf("--setopt=localpkg_gpgcheck=%d", localpkg),
+		"-y", "install", `"$@"`,
+	}, " "))
+	s.line("mkdir -p " + installMeta)
+	s.line(fmt.Sprintf(`rpm --root %s -qa --qf '%%{NAME}-%%{EPOCHNUM}:%%{VERSION}-%%{RELEASE}.%%{ARCH}\n' | grep -v '^gpg-pubkey-' | LC_ALL=C sort >%s/%s`,
+		installRoot, installMeta, rpmPackagesName))
+	s.line(fmt.Sprintf(`rpm --root %s -qa --qf '[%%{=NAME}-%%{=EPOCHNUM}:%%{=VERSION}-%%{=RELEASE}.%%{=ARCH}\t%%{FILENAMES}\n]' | LC_ALL=C sort >%s/%s`,
+		installRoot, installMeta, rpmFilesName))
+
+	scriptState := llb.Scratch().File(llb.Mkfile("/install", 0o755, []byte(s.String())),
+		llb.WithCustomName("[smith] write the install script"))
+	var what []string
+	for _, it := range append(append([]config.String{}, local...), names...) {
+		what = append(what, it.Value)
+	}
+	runOpts = append(runOpts,
+		llb.Args([]string{"/bin/sh", installScript + "/install"}),
+		llb.AddMount(installScript, scriptState, llb.Readonly),
+		llb.AddMount(installContext, in.Context, llb.Readonly),
+		llb.AddMount(dnfCache, llb.Scratch(), llb.AsPersistentCacheDir("smith-dnf-"+platformID(o.Platform), llb.CacheMountLocked)),
+		llb.Platform(o.Platform),
+		llb.WithCustomName("[smith] dnf install "+strings.Join(what, " ")),
+	)
+	if f.Releasever.Value != "" {
+		runOpts = append(runOpts, llb.AddEnv("SMITH_RELEASEVER", f.Releasever.Value))
+	}
+	if o.IgnoreCache {
+		runOpts = append(runOpts, llb.IgnoreCache)
+	}
+	ps := []config.Pos{f.Keys["package"], f.Package.Pos, f.Keys["repos"]}
+	for _, it := range f.Package.Items {
+		ps = append(ps, it.Pos)
+	}
+	for _, r := range f.Repos {
+		ps = append(ps, r.Pos, r.Name.Pos, r.BaseURL.Pos, r.GPGKey.Pos, r.GPGCheck.Pos)
+	}
+	if r := rangeOf(ps...); r != nil {
+		runOpts = append(runOpts, o.SourceMap.Location(r))
+	}
+	run := in.Installer.Run(runOpts...)
+	root = run.AddMount(installRoot, llb.Scratch())
+	meta = run.AddMount(installMeta, llb.Scratch())
+	return root, meta, nil
+}
+
+func platformID(p ocispecs.Platform) string {
+	id := p.OS + "-" + p.Architecture
+	if p.Variant != "" {
+		id += "-" + p.Variant
+	}
+	return id
+}
+
+type script struct{ b strings.Builder }
+
+func (s *script) line(l string) { s.b.WriteString(l); s.b.WriteByte('\n') }
+
+func (s *script) String() string { return s.b.String() }

@@ -1,0 +1,152 @@
+package llbgen
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/solver/pb"
+
+	"github.com/smithbuild/smith/plan"
+)
+
+const rpmYAML = `package: [./rpms/*.rpm, httpd]
+mock: {deps: [bash]}
+releasever: "9"
+repos:
+- name: remote
+  baseurl: http://repo.example/el9/
+  gpgkey: https://repo.example/KEY
+- name: folder
+  baseurl: ./repo
+  gpgkey: ./keys/KEY
+- name: nocheck
+  baseurl: ./repo2
+  gpgcheck: false
+paths: [/usr/sbin/httpd]
+`
+
+// ops decodes a definition into its ops, by digest order.
+func ops(t *testing.T, st llb.State) []*pb.Op {
+	t.Helper()
+	def, err := st.Marshal(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []*pb.Op
+	for _, dt := range def.Def {
+		var op pb.Op
+		if err := op.UnmarshalVT(dt); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, &op)
+	}
+	return out
+}
+
+func TestInstall(t *testing.T) {
+	f := parse(t, rpmYAML)
+	if got := ContextFiles(f); !slices.Equal(got, []string{"keys/KEY", "repo", "repo2", "rpms/*.rpm"}) {
+		t.Errorf("ContextFiles = %q", got)
+	}
+	res, err := Generate(f, Options{
+		Helper:  llb.Image("example.com/smith:test"),
+		Install: InstallInputs{Installer: llb.Image("example.com/installer:1"), Context: llb.Local("context")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Manifest == nil {
+		t.Fatal("no manifest state for an RPM install")
+	}
+	var dnf, trace *pb.ExecOp
+	var script string
+	for _, op := range ops(t, *res.Manifest) {
+		if e := op.GetExec(); e != nil {
+			if e.Meta.Args[0] == "/bin/sh" {
+				dnf = e
+			} else {
+				trace = e
+			}
+		}
+		if fo := op.GetFile(); fo != nil {
+			for _, a := range fo.Actions {
+				if mk := a.GetMkfile(); mk != nil && mk.Path == "/install" {
+					script = string(mk.Data)
+				}
+			}
+		}
+	}
+	if dnf == nil || trace == nil {
+		t.Fatal("missing the dnf or the trace step")
+	}
+	for _, want := range []string{
+		"[remote]\nname=remote\nbaseurl=http://repo.example/el9/\nenabled=1\ngpgcheck=1\ngpgkey=file:///smith/keys/0/key\n",
+		"[folder]\nname=folder\nbaseurl=file:///smith/context/repo\nenabled=1\ngpgcheck=1\ngpgkey=file:///smith/context/keys/KEY\n",
+		"[nocheck]\nname=nocheck\nbaseurl=file:///smith/context/repo2\nenabled=1\ngpgcheck=0\n",
+		"cp \"$r\" \"$repos/\"", // the installer's repos too, by default
+		"rpm --root /smith/root --import '/smith/keys/0/key'",
+		"for r in /smith/context/rpms/*.rpm;",
+		"smith.yaml:1:11: package: no RPM file in the build context matches ./rpms/*.rpm",
+		"set -- \"$@\" 'bash'\nset -- \"$@\" 'httpd'\n", // mock.deps first
+		"--setopt=install_weak_deps=False", "--setopt=tsflags=nodocs", "--setopt=cachedir=/var/cache/dnf",
+		"--setopt=skip_if_unavailable=False", "--setopt=localpkg_gpgcheck=1",
+	} {
+		if !strings.Contains(script, want) {
+			t.Errorf("install script lacks %q:\n%s", want, script)
+		}
+	}
+	if !slices.Contains(dnf.Meta.Env, "SMITH_RELEASEVER=9") {
+		t.Errorf("env %q lacks the releasever", dnf.Meta.Env)
+	}
+	cache := false
+	for _, m := range dnf.Mounts {
+		if m.Dest == "/var/cache/dnf" && m.MountType == pb.MountType_CACHE && m.CacheOpt.Sharing == pb.CacheSharingOpt_LOCKED {
+			cache = true
+		}
+	}
+	if !cache {
+		t.Error("dnf's cache is not on a locked cache mount")
+	}
+	var p plan.Plan
+	for _, kv := range trace.Meta.Env {
+		if v, ok := strings.CutPrefix(kv, plan.Env+"="); ok {
+			if err := json.Unmarshal([]byte(v), &p); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if p.RPM == nil || p.RPM.Manifest != "/smith/meta"+ManifestFile {
+		t.Errorf("plan.RPM = %+v", p.RPM)
+	}
+}
+
+func TestInstallOptions(t *testing.T) {
+	f := parse(t, "package: [a.rpm]\ninstaller_repos: false\nlocalpkg_gpgcheck: false\n")
+	res, err := Generate(f, Options{Helper: llb.Scratch(), Install: InstallInputs{Installer: llb.Scratch(), Context: llb.Scratch()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var script string
+	for _, op := range ops(t, res.State) {
+		if fo := op.GetFile(); fo != nil {
+			for _, a := range fo.Actions {
+				if mk := a.GetMkfile(); mk != nil {
+					script = string(mk.Data)
+				}
+			}
+		}
+	}
+	if strings.Contains(script, "/etc/yum.repos.d") || !strings.Contains(script, "--setopt=localpkg_gpgcheck=0") ||
+		strings.Contains(script, "--import") {
+		t.Errorf("script ignores installer_repos/localpkg_gpgcheck:\n%s", script)
+	}
+	for _, bad := range []string{"package: ['./rpms/$(reboot).rpm']\n", "package: [\"it's\"]\n"} {
+		if _, err := Generate(parse(t, bad), Options{}); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
+	}
+}
