@@ -86,8 +86,8 @@ type File struct {
 	Installer      String // the image that runs dnf
 	Releasever     String // dnf's $releasever; default: the installer's
 	Repos          []Repo
-	InstallerRepos Bool // use the installer's own repos too (default true)
-	LocalGPGCheck  Bool // localpkg_gpgcheck: verify local RPM files (default true)
+	InstallerRepos Bool           // use the installer's own repos too (default true)
+	LocalGPGCheck  Bool           // localpkg_gpgcheck: verify local RPM files (default true)
 	Keys           map[string]Pos // position of each top-level key present
 }
 
