@@ -196,13 +196,11 @@ func (a *Archive) byTag(cands []*candidate, tag string) ([]*candidate, error) {
 	return got, nil
 }
 
-// label is what tells images apart in an archive: their names, else their
-// digest.
+// label is what tells images apart in an archive: their names. Unnamed
+// entries (say, the platforms of one image listed in index.json) go
+// together.
 func label(c *candidate) string {
-	if len(c.names) > 0 {
-		return strings.Join(c.names, ",")
-	}
-	return c.digest.String()
+	return strings.Join(c.names, ",")
 }
 
 func matchTag(cands []*candidate, tag string) []*candidate {
@@ -255,7 +253,7 @@ func available(cands []*candidate) string {
 	for _, c := range cands {
 		l := label(c)
 		if l == "" {
-			l = "an untagged image"
+			l = "untagged " + c.digest.String()
 		}
 		if !seen[l] {
 			seen[l] = true
