@@ -93,9 +93,13 @@ mounts: [/data, /var/cache/app]
 ports: [8080, 53/udp]
 dir: /srv/app
 cmd: [/usr/bin/cat, /read/data]
+labels: {tier: web}
 `, map[string]string{"read/data": "ok\n"})
-	img, _ := p.build(t)
+	img, _ := p.build(t, "--opt", "label:com.oracle.smith.build=7")
 	c := img.config.Config
+	if c.Labels["tier"] != "web" || c.Labels["com.oracle.smith.build"] != "7" {
+		t.Errorf("labels from smith.yaml and --label: %v", c.Labels)
+	}
 	for _, v := range []string{"/data", "/var/cache/app"} {
 		if _, ok := c.Volumes[v]; !ok {
 			t.Errorf("Volumes %v lacks %s", c.Volumes, v)

@@ -122,6 +122,7 @@ func Build(ctx context.Context, c client.Client) (*client.Result, error) {
 			Parent:        parent,
 			ParentImage:   parentImg,
 			Version:       Version,
+			Labels:        bc.Labels,
 			Install:       llbgen.InstallInputs{Installer: installer, Context: installCtx},
 			Helper:        *helper,
 			Context:       *buildCtx,

@@ -51,6 +51,8 @@ type Options struct {
 	ParentImage *dockerspec.DockerOCIImage
 	// Version is the smith version recorded in the image's labels.
 	Version string
+	// Labels are added to the image's labels (the client's --label).
+	Labels map[string]string
 	// Install holds the inputs of the dnf step, for type mock.
 	Install InstallInputs
 	// Helper is a root filesystem holding the smith binary at HelperPath;

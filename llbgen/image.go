@@ -85,6 +85,7 @@ func ImageConfig(f *config.File, o Options, u *nss.Result) *dockerspec.DockerOCI
 	if c.Labels == nil {
 		c.Labels = map[string]string{}
 	}
+	maps.Copy(c.Labels, o.Labels)
 	if o.Version != "" {
 		c.Labels[LabelVersion] = o.Version
 	}

@@ -128,7 +128,10 @@ mounts: [/data]
 	})
 	t.Run("the definition is recorded without credentials", func(t *testing.T) {
 		f := parse(t, "package: https://me:pw@reg.example/app:1\npaths: [/x]\n")
-		c := ImageConfig(f, Options{Version: "v1.2.3"}, nil).Config
+		c := ImageConfig(f, Options{Version: "v1.2.3", Labels: map[string]string{"build": "42"}}, nil).Config
+		if c.Labels["build"] != "42" {
+			t.Errorf("--label not applied: %v", c.Labels)
+		}
 		if c.Labels[LabelVersion] != "v1.2.3" {
 			t.Errorf("version label = %q", c.Labels[LabelVersion])
 		}
