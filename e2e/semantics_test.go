@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"archive/tar"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -152,5 +154,26 @@ cmd: [/bin/bash, -c, "cat /read/data"]
 	}
 	if !slices.Contains(img.paths(), "/bin") {
 		t.Errorf("the parent's files are missing")
+	}
+}
+
+// TestRootfsELF: an ELF file that rootfs/ adds is traced too; its libraries
+// come from the source image.
+func TestRootfsELF(t *testing.T) {
+	requireE2E(t)
+	ls, err := os.ReadFile("/usr/bin/ls") // a Debian 12 build, like the test image's
+	if err != nil {
+		t.Fatalf("this test copies the host's /usr/bin/ls: %v", err)
+	}
+	p := newProject(t, "type: oci\npackage: $BASE\npaths: [/usr/bin/cat]\nentrypoint: [/usr/local/bin/ls2, /]\n", nil)
+	must(t, os.MkdirAll(filepath.Join(p.dir, "rootfs/usr/local/bin"), 0o755))
+	must(t, os.WriteFile(filepath.Join(p.dir, "rootfs/usr/local/bin/ls2"), ls, 0o755))
+	img, out := p.build(t)
+	if !img.has("/usr/lib/x86_64-linux-gnu/libselinux.so.1") || !img.has("/usr/lib/x86_64-linux-gnu/libpcre2-8.so.0") {
+		t.Errorf("the overlay's ELF was not traced: %v\n%s", img.paths(), out)
+	}
+	stdout, stderr, err := img.run(t)
+	if err != nil || !strings.Contains(stdout, "usr") {
+		t.Errorf("ls2: %v %q %q", err, stdout, stderr)
 	}
 }
