@@ -177,3 +177,62 @@ func TestRootfsELF(t *testing.T) {
 		t.Errorf("ls2: %v %q %q", err, stdout, stderr)
 	}
 }
+
+// TestImageArchives: package and parent may name image archives in the
+// build context — an OCI layout (gzipped, with a tag) and a docker save
+// file — unpacked inside the build with their whiteouts honoured.
+func TestImageArchives(t *testing.T) {
+	requireE2E(t)
+	// A three-layer image: the Debian base, a layer that deletes docs, a
+	// layer that adds a file.
+	df := t.TempDir()
+	must(t, os.WriteFile(filepath.Join(df, "Dockerfile"), []byte("FROM "+testEnv.base+
+		"\nRUN rm -rf /usr/share/doc\nRUN mkdir /x && echo from-a-layer > /x/f\nENV FROM_ARCHIVE=1\n"), 0o644))
+	p := newProject(t, `type: oci
+package: images/app.tar.gz:v1
+parent: images/base-docker.tar
+paths: [/usr/bin/cat, /x/f]
+cmd: [/usr/bin/cat, /x/f]
+`, nil)
+	must(t, os.MkdirAll(filepath.Join(p.dir, "images"), 0o755))
+	for _, out := range []string{
+		"type=oci,name=example.com/app:v1,dest=" + filepath.Join(p.dir, "images/app.tar"),
+		"type=docker,name=example.com/base:1,dest=" + filepath.Join(p.dir, "images/base-docker.tar"),
+	} {
+		if o, err := buildctl(t, "build", "--frontend", "dockerfile.v0", "--local", "context="+df,
+			"--local", "dockerfile="+df, "--output", out); err != nil {
+			t.Fatalf("making the archive: %v\n%s", err, o)
+		}
+	}
+	mustRun(t, "gzip", filepath.Join(p.dir, "images/app.tar"))
+
+	img, out := p.build(t)
+	stdout, stderr, err := img.run(t)
+	if err != nil || stdout != "from-a-layer\n" {
+		t.Fatalf("run: %v %q %q\n%s", err, stdout, stderr, out)
+	}
+	if img.layers != 4 {
+		t.Errorf("%d layers, want the parent archive's 3 plus ours", img.layers)
+	}
+	if !slices.Contains(img.config.Config.Env, "FROM_ARCHIVE=1") {
+		t.Errorf("the archive's config was not inherited: %v", img.config.Config.Env)
+	}
+	// The deletion layer is honoured in the parent's merged layers too.
+	stdout, _, err = img.run(t, "/bin/bash", "-c", "ls /usr/share/doc 2>&1; true")
+	if err != nil || !strings.Contains(stdout, "No such file or directory") {
+		t.Errorf("/usr/share/doc in the parent layers: %v %q", err, stdout)
+	}
+	p2 := newProject(t, "type: oci\npackage: images/app.tar.gz:v1\npaths: [/usr/share/doc]\n", nil)
+	must(t, os.MkdirAll(filepath.Join(p2.dir, "images"), 0o755))
+	mustRun(t, "cp", filepath.Join(p.dir, "images/app.tar.gz"), filepath.Join(p2.dir, "images/"))
+	if _, out, err := p2.tryBuild(t); err == nil || !strings.Contains(out, `paths[0]: no file matches "/usr/share/doc"`) {
+		t.Errorf("the whiteout of /usr/share/doc was not honoured: %v\n%s", err, out)
+	}
+	// An unknown tag names the ones there are.
+	p3 := newProject(t, "type: oci\npackage: images/app.tar.gz:nope\npaths: [/usr/bin/cat]\n", nil)
+	must(t, os.MkdirAll(filepath.Join(p3.dir, "images"), 0o755))
+	mustRun(t, "cp", filepath.Join(p.dir, "images/app.tar.gz"), filepath.Join(p3.dir, "images/"))
+	if _, out, err := p3.tryBuild(t); err == nil || !strings.Contains(out, `no image tagged "nope"`) {
+		t.Errorf("unknown tag: %v\n%s", err, out)
+	}
+}

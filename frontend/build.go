@@ -105,12 +105,12 @@ func Build(ctx context.Context, c client.Client) (*client.Result, error) {
 		if f.Type.Value == config.TypeMock {
 			installer, err = loadInstaller(ctx, c, bc, f, target)
 		} else {
-			source, img, err = loadSource(ctx, c, bc, f, target)
+			source, img, err = loadSource(ctx, c, bc, *helper, f, target)
 		}
 		if err != nil {
 			return nil, withSource(err, src.SourceMap)
 		}
-		parent, parentImg, err := loadParent(ctx, c, bc, f, target)
+		parent, parentImg, err := loadParent(ctx, c, bc, *helper, f, target)
 		if err != nil {
 			return nil, withSource(err, src.SourceMap)
 		}

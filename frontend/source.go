@@ -19,11 +19,11 @@ import (
 
 // loadSource returns the tree smith copies from, and its image config when
 // known: the `package` image of type oci, or scratch.
-func loadSource(ctx context.Context, c client.Client, bc *dockerui.Client, f *config.File, p ocispecs.Platform) (llb.State, *dockerspec.DockerOCIImage, error) {
+func loadSource(ctx context.Context, c client.Client, bc *dockerui.Client, helper llb.State, f *config.File, p ocispecs.Platform) (llb.State, *dockerspec.DockerOCIImage, error) {
 	if len(f.Package.Items) == 0 {
 		return llb.Scratch(), nil, nil
 	}
-	return loadImage(ctx, c, bc, f, f.Package.Items[0], "package", p)
+	return loadImage(ctx, c, bc, helper, f, f.Package.Items[0], "package", p, false)
 }
 
 // loadInstaller returns the image that runs dnf: the "installer" named
@@ -47,16 +47,55 @@ func loadInstaller(ctx context.Context, c client.Client, bc *dockerui.Client, f 
 	if item.Value == "" {
 		item = config.String{Value: llbgen.DefaultInstaller, Pos: f.Package.Pos}
 	}
-	st, _, err := loadImage(ctx, c, bc, f, item, "installer", p)
+	st, _, err := loadImage(ctx, c, bc, llb.Scratch(), f, item, "installer", p, false)
 	return st, err
 }
 
+// loadArchive unpacks an image archive from the build context inside the
+// build: one helper step reads its config and layer count, then one step
+// per layer applies it onto the previous one.
+func loadArchive(ctx context.Context, c client.Client, bc *dockerui.Client, helper llb.State, a llbgen.Archive, p ocispecs.Platform, layered bool) (llb.State, *dockerspec.DockerOCIImage, error) {
+	file, err := config.ContextPath(a.File)
+	if err != nil {
+		return llb.State{}, nil, err
+	}
+	archiveCtx, err := bc.MainContext(ctx, llb.IncludePatterns([]string{file}),
+		llb.WithCustomName("[smith] load "+file+" from the build context"))
+	if err != nil {
+		return llb.State{}, nil, err
+	}
+	in := llbgen.ArchiveInputs{
+		Archive: a, Context: *archiveCtx, Helper: helper,
+		Platform: p, BuildPlatform: bc.BuildPlatforms[0], IgnoreCache: bc.IsNoCache(""),
+	}
+	ref, err := solveRef(ctx, c, llbgen.ArchiveInspect(in), bc.BuildPlatforms[0], bc.CacheImports)
+	if err != nil {
+		return llb.State{}, nil, err
+	}
+	dt, err := ref.ReadFile(ctx, client.ReadRequest{Filename: llbgen.ArchiveInspectFile})
+	if err != nil {
+		return llb.State{}, nil, fmt.Errorf("reading what the archive holds: %w", err)
+	}
+	var info struct {
+		Config dockerspec.DockerOCIImage `json:"config"`
+		Layers int                       `json:"layers"`
+	}
+	if err := json.Unmarshal(dt, &info); err != nil {
+		return llb.State{}, nil, fmt.Errorf("decoding the archive's image config: %w", err)
+	}
+	root, stacked := llbgen.ArchiveLayers(in, info.Layers)
+	if layered {
+		return stacked, &info.Config, nil
+	}
+	return root, &info.Config, nil
+}
+
 // loadParent returns the parent image, or nil when smith.yaml names none.
-func loadParent(ctx context.Context, c client.Client, bc *dockerui.Client, f *config.File, p ocispecs.Platform) (*llb.State, *dockerspec.DockerOCIImage, error) {
+func loadParent(ctx context.Context, c client.Client, bc *dockerui.Client, helper llb.State, f *config.File, p ocispecs.Platform) (*llb.State, *dockerspec.DockerOCIImage, error) {
 	if f.Parent.Value == "" {
 		return nil, nil, nil
 	}
-	st, img, err := loadImage(ctx, c, bc, f, f.Parent, "parent", p)
+	st, img, err := loadImage(ctx, c, bc, helper, f, f.Parent, "parent", p, true)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -65,10 +104,20 @@ func loadParent(ctx context.Context, c client.Client, bc *dockerui.Client, f *co
 
 // loadImage resolves an image named in smith.yaml: first as a named context
 // (--build-context NAME=…, like FROM in a Dockerfile), then as an image
-// reference pulled for the target platform.
-func loadImage(ctx context.Context, c client.Client, bc *dockerui.Client, f *config.File, item config.String, field string, p ocispecs.Platform) (llb.State, *dockerspec.DockerOCIImage, error) {
+// archive in the build context (file.tar[.gz][:tag]), then as an image
+// reference pulled for the target platform. layered asks an archive's
+// content as its separate layers (for a parent) rather than one tree.
+func loadImage(ctx context.Context, c client.Client, bc *dockerui.Client, helper llb.State, f *config.File, item config.String, field string, p ocispecs.Platform, layered bool) (llb.State, *dockerspec.DockerOCIImage, error) {
 	fail := func(err error) error {
 		return &config.Error{File: f.Name, Pos: item.Pos, Field: field, Msg: err.Error()}
+	}
+	// A named context of the same name wins over an archive file.
+	if a, ok := llbgen.ParseArchive(item.Value); ok && bc.BuildOpts().Opts["context:"+item.Value] == "" {
+		st, img, err := loadArchive(ctx, c, bc, helper, a, p, layered)
+		if err != nil {
+			return llb.State{}, nil, fail(err)
+		}
+		return st, img, nil
 	}
 	src, err := llbgen.ImageSource(item.Value)
 	if err != nil {

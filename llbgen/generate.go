@@ -18,6 +18,9 @@ import (
 	"github.com/smithbuild/smith/plan"
 )
 
+// pbNetNone runs a step without network: the helper needs none.
+const pbNetNone = pb.NetMode_NONE
+
 // HelperPath is where the smith helper binary lives in the frontend image.
 const HelperPath = "/smith-frontend"
 
@@ -134,7 +137,7 @@ func Generate(f *config.File, o Options) (*Result, error) {
 		llb.AddEnv(plan.Env, string(planJSON)),
 		llb.AddMount(srcMount, o.Source, llb.Readonly),
 		llb.AddMount(contextMount, o.Context, llb.Readonly),
-		llb.Network(pb.NetMode_NONE),
+		llb.Network(pbNetNone),
 		llb.Platform(o.BuildPlatform),
 		llb.WithCustomName(stepName(f)),
 	}

@@ -43,8 +43,8 @@ func TestImageSource(t *testing.T) {
 		{in: "https://u:secret@127.0.0.1:5000/test/debian:bookworm", ref: "127.0.0.1:5000/test/debian:bookworm", name: "https://127.0.0.1:5000/test/debian:bookworm", redacted: true},
 		{in: "http://host/repo", ref: "host/repo", name: "http://host/repo"},
 		{in: "https://host/", err: "has no repository"},
-		{in: "image.tar.gz:latest", err: "not implemented yet"},
-		{in: "image.tgz", err: "not implemented yet"},
+		{in: "image.tar.gz:latest", err: "is an image archive"},
+		{in: "image.tgz", err: "is an image archive"},
 	} {
 		t.Run(tc.in, func(t *testing.T) {
 			s, err := ImageSource(tc.in)

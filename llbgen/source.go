@@ -26,8 +26,8 @@ func ImageSource(pkg string) (Source, error) {
 	if pkg == "" {
 		return Source{}, fmt.Errorf("no image given")
 	}
-	if isArchive(pkg) {
-		return Source{}, fmt.Errorf("image archives in the build context (%q) are not implemented yet; use an image reference or --build-context NAME=oci-layout://DIR", pkg)
+	if _, ok := ParseArchive(pkg); ok {
+		return Source{}, fmt.Errorf("%q is an image archive, not an image reference", pkg)
 	}
 	lower := strings.ToLower(pkg)
 	if !strings.HasPrefix(lower, "http://") && !strings.HasPrefix(lower, "https://") {
@@ -52,22 +52,6 @@ func ImageSource(pkg string) (Source, error) {
 	}
 	ref := host + "/" + repo
 	return Source{Name: u.String(), Ref: ref, Redacted: redacted}, nil
-}
-
-// isArchive reports whether pkg names an image archive file in the build
-// context (smith's file.tar[.gz]|.tgz[:tag] form).
-func isArchive(pkg string) bool {
-	parts := strings.Split(pkg, ":")
-	file := parts[0]
-	if len(parts) > 2 {
-		file = parts[len(parts)-2]
-	}
-	for _, ext := range []string{".tar", ".tar.gz", ".tgz"} {
-		if strings.HasSuffix(file, ext) {
-			return true
-		}
-	}
-	return false
 }
 
 // redactURLError keeps url.Parse errors from echoing credentials.

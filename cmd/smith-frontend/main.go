@@ -43,7 +43,7 @@ func main() {
 	case "version", "--version", "-v":
 		fmt.Println("smith-frontend", version)
 	default:
-		err = fmt.Errorf("unknown command %q (want trace, llb or version; no arguments serves BuildKit)", cmd)
+		err = fmt.Errorf("unknown command %q (want trace, unpack, llb or version; no arguments serves BuildKit)", cmd)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "error:", err)

@@ -1,0 +1,118 @@
+package llbgen
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/containerd/platforms"
+	"github.com/moby/buildkit/client/llb"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/smithbuild/smith/config"
+)
+
+// Archive is an image archive in the build context, smith's
+// file.tar[.gz|.tgz][:tag] form: an OCI image layout or a docker save file.
+type Archive struct {
+	File string // path inside the build context
+	Tag  string // optional: which image of the archive
+}
+
+// ParseArchive recognizes smith's archive form: the file part is the first
+// ":"-separated piece, or the second to last when there are more than two,
+// and ends in .tar, .tar.gz or .tgz.
+func ParseArchive(v string) (Archive, bool) {
+	parts := strings.Split(v, ":")
+	file, tag := parts[0], ""
+	if len(parts) > 2 {
+		file = parts[len(parts)-2]
+	}
+	if len(parts) > 1 {
+		tag = parts[len(parts)-1]
+	}
+	if file == parts[len(parts)-1] {
+		tag = ""
+	}
+	for _, ext := range []string{".tar", ".tar.gz", ".tgz"} {
+		if strings.HasSuffix(file, ext) {
+			return Archive{File: file, Tag: tag}, true
+		}
+	}
+	return Archive{}, false
+}
+
+// Mount points of the unpack steps.
+const (
+	archiveContext = "/smith/context"
+	archiveOut     = "/smith/out"
+	// ArchiveInspectFile holds {"config": …, "layers": N} in the output of
+	// ArchiveInspect.
+	ArchiveInspectFile = "/image.json"
+)
+
+// ArchiveInputs are what the unpack steps run on.
+type ArchiveInputs struct {
+	Archive Archive
+	// Context holds the archive file (the build context, filtered).
+	Context llb.State
+	// Helper holds the smith binary at HelperPath.
+	Helper        llb.State
+	Platform      ocispecs.Platform // the image to pick
+	BuildPlatform ocispecs.Platform // where the helper runs
+	IgnoreCache   bool
+}
+
+func (in ArchiveInputs) run(out llb.State, name string, args ...string) llb.State {
+	file, err := config.ContextPath(in.Archive.File)
+	if err != nil {
+		file = in.Archive.File
+	}
+	argv := append([]string{HelperPath, "unpack",
+		"--archive", archiveContext + "/" + file, "--name", in.Archive.File,
+		"--platform", platforms.Format(in.Platform), "--tmp", "/tmp", "--out", archiveOut}, args...)
+	if in.Archive.Tag != "" {
+		argv = append(argv, "--tag", in.Archive.Tag)
+	}
+	bp := in.BuildPlatform
+	if bp.OS == "" {
+		bp = in.Platform
+	}
+	opts := []llb.RunOption{
+		llb.Args(argv),
+		llb.AddMount(archiveContext, in.Context, llb.Readonly),
+		llb.AddMount("/tmp", llb.Scratch(), llb.Tmpfs()),
+		llb.Network(pbNetNone),
+		llb.Platform(bp),
+		llb.WithCustomName(name),
+	}
+	if in.IgnoreCache {
+		opts = append(opts, llb.IgnoreCache)
+	}
+	return in.Helper.Run(opts...).AddMount(archiveOut, out)
+}
+
+// ArchiveInspect returns a state holding ArchiveInspectFile, which the
+// frontend reads to learn the image config and the number of layers.
+func ArchiveInspect(in ArchiveInputs) llb.State {
+	return in.run(llb.Scratch(), "[smith] read image archive "+in.Archive.File, "--inspect")
+}
+
+// ArchiveLayers unpacks the archive's n layers, each onto the one before,
+// whiteouts honoured. It returns the whole root filesystem, to trace from,
+// and the same content as n separate layers (each the difference to the one
+// below), to stack on as a parent.
+func ArchiveLayers(in ArchiveInputs, n int) (root, layered llb.State) {
+	root = llb.Scratch()
+	var diffs []llb.State
+	for k := 0; k < n; k++ {
+		next := in.run(root, fmt.Sprintf("[smith] unpack layer %d/%d of %s", k+1, n, in.Archive.File),
+			"--layer", strconv.Itoa(k))
+		diffs = append(diffs, llb.Diff(root, next))
+		root = next
+	}
+	if n == 0 {
+		return root, root
+	}
+	return root, llb.Merge(diffs, llb.WithCustomName("[smith] layers of "+in.Archive.File))
+}
