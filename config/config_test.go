@@ -363,3 +363,11 @@ func TestRedact(t *testing.T) {
 		}
 	}
 }
+
+func TestRedactText(t *testing.T) {
+	in := "package: https://me:s3cret@reg.example/app:1\nrepos: [{baseurl: 'http://tok@repo/x'}]\n# mail me@example.com\n"
+	want := "package: https://reg.example/app:1\nrepos: [{baseurl: 'http://repo/x'}]\n# mail me@example.com\n"
+	if got := string(RedactText([]byte(in))); got != want {
+		t.Errorf("RedactText\n got %q\nwant %q", got, want)
+	}
+}

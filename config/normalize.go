@@ -3,6 +3,7 @@ package config
 import (
 	"encoding/json"
 	"net/url"
+	"regexp"
 	"strings"
 )
 
@@ -95,4 +96,14 @@ func Redact(v string) string {
 	}
 	u.User = nil
 	return u.String()
+}
+
+var urlCredentials = regexp.MustCompile(`(?i)\b(https?://)[^/\s@'"]+@`)
+
+// RedactText removes user:password@ from every http(s) URL in a text, such
+// as smith.yaml itself before it is shown in errors or recorded in
+// provenance. Line and column positions of other text stay the same on
+// every line without credentials.
+func RedactText(b []byte) []byte {
+	return urlCredentials.ReplaceAll(b, []byte("$1"))
 }

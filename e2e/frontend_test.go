@@ -100,6 +100,30 @@ func TestErrors(t *testing.T) {
 		yaml: "type: oci\npackage: $BASE\npaths: /usr/bin/cat\n",
 		want: []string{"smith.yaml:4:8: paths: expected a list of strings, got a string"},
 	}, {
+		name: "bad user spec",
+		yaml: "type: oci\npackage: $BASE\npaths: [/usr/bin/cat]\nuser: \"a:b:c\"\n",
+		want: []string{`smith.yaml:5:7: user: bad user spec "a:b:c"`, `>>> user: "a:b:c"`},
+	}, {
+		name: "unknown group",
+		yaml: "type: oci\npackage: $BASE\npaths: [/usr/bin/cat]\nuser: app:staff\n",
+		want: []string{`smith.yaml:5:7: user: unknown group "staff": add it to groups or use a number`},
+	}, {
+		name: "relative mount",
+		yaml: "type: oci\npackage: $BASE\nmounts: [data]\n",
+		want: []string{`smith.yaml:4:10: mounts[0]:`, `data`},
+	}, {
+		name: "port without a number",
+		yaml: "type: oci\npackage: $BASE\nports: [http]\n",
+		want: []string{`smith.yaml:4:9: ports[0]: "http" is not a port number`},
+	}, {
+		name: "malformed glob",
+		yaml: "type: oci\npackage: $BASE\npaths: [\"/usr/bin/[ca\"]\n",
+		want: []string{`smith.yaml:4:9: paths[0]: malformed glob "/usr/bin/[ca"`},
+	}, {
+		name: "unknown type",
+		yaml: "type: deb\npackage: $BASE\n",
+		want: []string{`smith.yaml:2:7: type: unknown type "deb" (want oci or mock)`},
+	}, {
 		name: "missing image",
 		yaml: "type: oci\npackage: 127.0.0.1:5000/no/such:image\npaths: [/usr/bin/cat]\n",
 		want: []string{"smith.yaml:3:10: package:", "127.0.0.1:5000/no/such:image"},
@@ -116,5 +140,30 @@ func TestErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestCredentialsRedacted: user:pass@ in a package URL is dropped with a
+// warning and appears nowhere: not in the output, not in the image.
+func TestCredentialsRedacted(t *testing.T) {
+	requireE2E(t)
+	p := newProject(t, "package: https://smith:s3cr3t@"+testEnv.base+"\npaths: [/usr/bin/cat]\nentrypoint: [/usr/bin/cat]\n", nil)
+	img, out := p.build(t)
+	if !strings.Contains(out, "credentials in the image URL are ignored") {
+		t.Errorf("no warning about the credentials:\n%s", out)
+	}
+	if strings.Contains(out, "s3cr3t") {
+		t.Errorf("the password appears in the build output:\n%s", out)
+	}
+	b, err := os.ReadFile(img.path)
+	must(t, err)
+	if strings.Contains(string(b), "s3cr3t") {
+		t.Error("the password is recorded in the image")
+	}
+	// A failing build shows the smith.yaml line without it, too.
+	p = newProject(t, "package: https://smith:s3cr3t@"+testEnv.base+"\npaths: [/nope]\n", nil)
+	_, out, err = p.tryBuild(t)
+	if err == nil || strings.Contains(out, "s3cr3t") || !strings.Contains(out, `no file matches "/nope"`) {
+		t.Errorf("err %v; output:\n%s", err, out)
 	}
 }

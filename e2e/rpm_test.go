@@ -198,6 +198,7 @@ func TestRPMErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name, yaml string
 		want       []string
+		dirs       []string // fixture files copied into the context
 	}{{
 		name: "bad signature",
 		yaml: "package: smith-hello\nrepos:\n- name: fixtures\n  baseurl: $REPO\n  gpgkey: $OTHERKEY\n",
@@ -211,6 +212,16 @@ func TestRPMErrors(t *testing.T) {
 		yaml: "package: smith-hello\nrepos: [{name: gone, baseurl: 'http://127.0.0.1:9/repo/', gpgkey: $KEY}]\n",
 		want: []string{"Failed to download metadata for repo 'gone'", ">>> repos: [{name: gone"},
 	}, {
+		name: "unsatisfiable dependency",
+		yaml: "package: ./local/smith-local-*.rpm\nlocalpkg_gpgcheck: false\nrepos: [{name: folder, baseurl: ./repo2, gpgcheck: false}]\n",
+		want: []string{"nothing provides libgreet.so.1()(64bit) needed by smith-local-1.0-1.el9.x86_64", ">>> package: ./local/smith-local-*.rpm"},
+		dirs: []string{"local", "repo2"},
+	}, {
+		name: "unsigned package",
+		yaml: "package: smith-unsigned\nrepos: [{name: folder, baseurl: ./repo2, gpgkey: ./RPM-GPG-KEY-smith-test}]\n",
+		want: []string{"Package smith-unsigned-1.0-1.el9.x86_64.rpm is not signed", "Error: GPG check FAILED"},
+		dirs: []string{"repo2", "RPM-GPG-KEY-smith-test"},
+	}, {
 		name: "missing local file",
 		yaml: "package: ./rpms/nothing-*.rpm\nrepos: [{name: fixtures, baseurl: $REPO, gpgkey: $KEY}]\n",
 		want: []string{"smith.yaml:2:10: package: no RPM file in the build context matches ./rpms/nothing-*.rpm"},
@@ -220,7 +231,7 @@ func TestRPMErrors(t *testing.T) {
 		want: []string{"smith.yaml:3:9: repos[0]: gpgcheck is on but no gpgkey is given"},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := rpmProject(t, tc.yaml, nil)
+			p := rpmProject(t, tc.yaml, nil, tc.dirs...)
 			_, out, err := p.tryBuild(t, installerOpt()...)
 			if err == nil {
 				t.Fatalf("build succeeded, want an error:\n%s", out)

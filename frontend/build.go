@@ -47,6 +47,12 @@ func Build(ctx context.Context, c client.Client) (*client.Result, error) {
 	}
 	name := path.Base(opts["filename"])
 	f, err := config.Parse(name, src.Data)
+	if red := config.RedactText(src.Data); string(red) != string(src.Data) {
+		// Credentials in URLs never reach error output or provenance.
+		sm := *src.SourceMap
+		sm.Data = red
+		src.SourceMap = &sm
+	}
 	if err != nil {
 		return nil, withSource(err, src.SourceMap)
 	}

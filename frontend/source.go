@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/distribution/reference"
 	"github.com/moby/buildkit/client/llb"
@@ -124,6 +125,9 @@ func loadImage(ctx context.Context, c client.Client, bc *dockerui.Client, helper
 		return llb.State{}, nil, fail(err)
 	}
 	for _, name := range []string{src.Name, src.Ref} {
+		if strings.Contains(name, "://") {
+			continue // smith's URL form: not a valid context name
+		}
 		nc, err := bc.NamedContext(name, dockerui.ContextOpt{Platform: &p, ResolveMode: bc.ImageResolveMode.String()})
 		if err != nil {
 			return llb.State{}, nil, fail(err)
