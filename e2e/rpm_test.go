@@ -173,6 +173,27 @@ cmd: [/usr/bin/smith-local]
 	}
 }
 
+// TestRPMLocalOnly installs RPM files from the build context alone, with no
+// repository at all.
+func TestRPMLocalOnly(t *testing.T) {
+	requireE2E(t)
+	p := rpmProject(t, `package: ./rpms/*.rpm
+installer_repos: false
+localpkg_gpgcheck: false
+paths: [/usr/bin/smith-local]
+cmd: [/usr/bin/smith-local]
+`, nil)
+	fx := getRPMFixtures(t)
+	must(t, os.MkdirAll(filepath.Join(p.dir, "rpms"), 0o755))
+	mustRun(t, "sh", "-c", "cp "+fx.dir+"/local/smith-local-*.rpm "+fx.dir+"/repo/smith-libgreet-*.rpm "+
+		fx.dir+"/repo/smith-ldso-*.rpm "+filepath.Join(p.dir, "rpms")+"/")
+	img, _ := p.build(t, installerOpt()...)
+	stdout, stderr, err := img.run(t)
+	if err != nil || stdout != "Hello from libgreet.so.1, smith-local!\n" {
+		t.Fatalf("run: %v %q %q", err, stdout, stderr)
+	}
+}
+
 // TestRPMCache: changing only rootfs/ or cmd does not reinstall.
 func TestRPMCache(t *testing.T) {
 	requireE2E(t)
