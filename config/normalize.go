@@ -27,6 +27,19 @@ type normalized struct {
 	Labels     map[string]string `json:"labels,omitempty"`
 	Ports      []string          `json:"ports,omitempty"`
 	Mock       *normalizedMock   `json:"mock,omitempty"`
+
+	Installer        string           `json:"installer,omitempty"`
+	Releasever       string           `json:"releasever,omitempty"`
+	Repos            []normalizedRepo `json:"repos,omitempty"`
+	InstallerRepos   *bool            `json:"installer_repos,omitempty"`
+	LocalPkgGPGCheck *bool            `json:"localpkg_gpgcheck,omitempty"`
+}
+
+type normalizedRepo struct {
+	Name     string `json:"name"`
+	BaseURL  string `json:"baseurl"`
+	GPGKey   string `json:"gpgkey,omitempty"`
+	GPGCheck bool   `json:"gpgcheck"`
 }
 
 type normalizedMock struct {
@@ -74,6 +87,17 @@ func (f *File) Normalized() (string, error) {
 			Debugdeps: m.Debugdeps.Values(), Debugpaths: m.Debugpaths.Values(),
 		}
 	}
+	n.Installer, n.Releasever = Redact(f.Installer.Value), f.Releasever.Value
+	for _, r := range f.Repos {
+		n.Repos = append(n.Repos, normalizedRepo{Name: r.Name.Value, BaseURL: Redact(r.BaseURL.Value),
+			GPGKey: Redact(r.GPGKey.Value), GPGCheck: r.CheckSignatures()})
+	}
+	if f.InstallerRepos.Set {
+		n.InstallerRepos = &f.InstallerRepos.Value
+	}
+	if f.LocalGPGCheck.Set {
+		n.LocalPkgGPGCheck = &f.LocalGPGCheck.Value
+	}
 	b, err := json.Marshal(n)
 	return string(b), err
 }
@@ -98,7 +122,7 @@ func Redact(v string) string {
 	return u.String()
 }
 
-var urlCredentials = regexp.MustCompile(`(?i)\b(https?://)[^/\s@'"]+@`)
+var urlCredentials = regexp.MustCompile(`(?i)\b(https?://)[^/\s'"]+@`)
 
 // RedactText removes user:password@ from every http(s) URL in a text, such
 // as smith.yaml itself before it is shown in errors or recorded in

@@ -30,6 +30,10 @@ var repoKeys = []string{"name", "baseurl", "gpgkey", "gpgcheck"}
 
 var repoName = regexp.MustCompile(`^[A-Za-z0-9_.:-]+$`)
 
+// plainValue is what a repository URL or path may contain: printable
+// characters without spaces, quotes, backslashes or shell expansions.
+var plainValue = regexp.MustCompile("^[^\\s'\"\\\\`$]+$")
+
 // IsURL reports whether v is an http(s) URL.
 func IsURL(v string) bool {
 	l := strings.ToLower(v)
@@ -110,7 +114,16 @@ func (p *parser) repos(f *File, n *yaml.Node, field string) error {
 			return p.errorf(r.Pos, rf, "a repository needs a baseurl (an http(s) URL or a folder of the build context)")
 		}
 		for _, s := range []*String{&r.BaseURL, &r.GPGKey} {
-			if s.Value == "" || IsURL(s.Value) {
+			if s.Value == "" {
+				continue
+			}
+			if !plainValue.MatchString(s.Value) {
+				return p.errorf(s.Pos, rf, "%q: spaces, quotes and control characters are not allowed", s.Value)
+			}
+			if IsURL(s.Value) {
+				if Redact(s.Value) != s.Value {
+					return p.errorf(s.Pos, rf, "credentials in repository URLs are not supported: they would be recorded in the build; serve the repository without them, or from the build context")
+				}
 				continue
 			}
 			if strings.Contains(s.Value, "://") {

@@ -143,22 +143,34 @@ func TestErrors(t *testing.T) {
 	}
 }
 
-// TestCredentialsRedacted: user:pass@ in a package URL is dropped with a
-// warning and appears nowhere: not in the output, not in the image.
+// TestCredentialsRedacted: user:pass@ in package and parent URLs is
+// dropped with a warning and appears nowhere: not in the build output, not
+// in the image (config, layers), not in a max-mode provenance attestation.
 func TestCredentialsRedacted(t *testing.T) {
 	requireE2E(t)
-	p := newProject(t, "package: https://smith:s3cr3t@"+testEnv.base+"\npaths: [/usr/bin/cat]\nentrypoint: [/usr/bin/cat]\n", nil)
-	img, out := p.build(t)
-	if !strings.Contains(out, "credentials in the image URL are ignored") {
-		t.Errorf("no warning about the credentials:\n%s", out)
+	p := newProject(t, "package: https://smith:s3cr3t@"+testEnv.base+"\nparent: https://smith:s3cr3t@"+testEnv.base+
+		"\npaths: [/usr/bin/cat]\nentrypoint: [/usr/bin/cat]\n", nil)
+	img, out := p.build(t, "--opt", "attest:provenance=mode=max")
+	for _, field := range []string{"package", "parent"} {
+		if !strings.Contains(out, field+": credentials in the image URL are ignored") {
+			t.Errorf("no warning about the %s credentials:\n%s", field, out)
+		}
 	}
 	if strings.Contains(out, "s3cr3t") {
 		t.Errorf("the password appears in the build output:\n%s", out)
 	}
-	b, err := os.ReadFile(img.path)
+	raw, err := os.ReadFile(img.path) // config, manifests, attestations (uncompressed JSON)
 	must(t, err)
-	if strings.Contains(string(b), "s3cr3t") {
-		t.Error("the password is recorded in the image")
+	if strings.Contains(string(raw), "s3cr3t") {
+		t.Error("the password is recorded in the image or its attestations")
+	}
+	for name, b := range img.data { // layer contents, decompressed
+		if strings.Contains(string(b), "s3cr3t") {
+			t.Errorf("the password is in %s", name)
+		}
+	}
+	if img.attestation(t, "https://slsa.dev/provenance/v1") == nil && img.attestation(t, "https://slsa.dev/provenance/v0.2") == nil {
+		t.Error("no provenance attestation was exported, so it was not checked")
 	}
 	// A failing build shows the smith.yaml line without it, too.
 	p = newProject(t, "package: https://smith:s3cr3t@"+testEnv.base+"\npaths: [/nope]\n", nil)

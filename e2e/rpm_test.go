@@ -194,22 +194,46 @@ cmd: [/usr/bin/smith-local]
 	}
 }
 
-// TestRPMCache: changing only rootfs/ or cmd does not reinstall.
+// TestRPMCache: changing only rootfs/ or cmd, or moving lines around in
+// smith.yaml, does not reinstall.
 func TestRPMCache(t *testing.T) {
 	requireE2E(t)
-	yaml := "package: smith-hello\nrepos: [{name: fixtures, baseurl: $REPO, gpgkey: $KEY}]\npaths: [/usr/bin/smith-hello]\n"
-	p := rpmProject(t, yaml+"cmd: [/usr/bin/smith-hello]\n", map[string]string{"read/a": "1\n"})
+	yaml := "package: [./local/smith-local-*.rpm]\nrepos: [{name: fixtures, baseurl: $REPO, gpgkey: $KEY}]\npaths: [/usr/bin/smith-local]\n"
+	p := rpmProject(t, yaml+"cmd: [/usr/bin/smith-local]\n", map[string]string{"read/a": "1\n"}, "local")
 	p.build(t, installerOpt()...)
 	must(t, os.WriteFile(filepath.Join(p.dir, "rootfs/read/a"), []byte("2\n"), 0o644))
 	fx := getRPMFixtures(t)
 	y := strings.NewReplacer("$REPO", fx.url+"/repo/", "$KEY", fx.url+"/RPM-GPG-KEY-smith-test").Replace(yaml)
-	must(t, os.WriteFile(filepath.Join(p.dir, "smith.yaml"), []byte("# syntax="+testEnv.frontend+"\n"+y+"cmd: [/usr/bin/smith-hello, again]\n"), 0o644))
+	must(t, os.WriteFile(filepath.Join(p.dir, "smith.yaml"),
+		[]byte("# syntax="+testEnv.frontend+"\n# a comment that moves every line down\n"+y+"cmd: [/usr/bin/smith-local, again]\n"), 0o644))
 	img, out := p.build(t, installerOpt()...)
 	if !stepCached(t, out, "[smith] dnf install") {
-		t.Errorf("a rootfs/ and cmd change reinstalled the packages:\n%s", out)
+		t.Errorf("a rootfs/, cmd and line-position change reinstalled the packages:\n%s", out)
 	}
 	if string(img.data["/read/a"]) != "2\n" {
 		t.Errorf("the rootfs/ change is missing")
+	}
+}
+
+// TestRPMManifestLocalOutput: with --output type=local the manifest lands
+// beside the files as rpm-manifest.json.
+func TestRPMManifestLocalOutput(t *testing.T) {
+	requireE2E(t)
+	p := rpmProject(t, "package: smith-hello\nrepos: [{name: f, baseurl: $REPO, gpgkey: $KEY}]\npaths: [/usr/bin/smith-hello]\n", nil)
+	dest := t.TempDir()
+	out, err := buildctl(t, append([]string{"build", "--frontend", "gateway.v0", "--opt", "source=" + testEnv.frontend,
+		"--local", "context=" + p.dir, "--local", "dockerfile=" + p.dir, "--opt", "filename=smith.yaml",
+		"--output", "type=local,dest=" + dest}, installerOpt()...)...)
+	if err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	b, err := os.ReadFile(filepath.Join(dest, "rpm-manifest.json"))
+	must(t, err)
+	var stmt map[string]any
+	must(t, json.Unmarshal(b, &stmt))
+	if stmt["predicateType"] != "https://smithbuild.github.io/attestations/rpm-manifest/v1" ||
+		ownerOf(stmt["predicate"].(map[string]any), "/usr/bin/smith-hello") != "smith-hello-0:1.0-1.el9.x86_64" {
+		t.Errorf("rpm-manifest.json = %s", b)
 	}
 }
 
@@ -243,9 +267,14 @@ func TestRPMErrors(t *testing.T) {
 		want: []string{"Package smith-unsigned-1.0-1.el9.x86_64.rpm is not signed", "Error: GPG check FAILED"},
 		dirs: []string{"repo2", "RPM-GPG-KEY-smith-test"},
 	}, {
+		name: "local RPM with the wrong key",
+		yaml: "package: ./local/smith-local-*.rpm\nrepos: [{name: fixtures, baseurl: $REPO, gpgkey: $OTHERKEY}]\n",
+		want: []string{"Public key for smith-local-1.0-1.el9.x86_64.rpm is not installed", "Error: GPG check FAILED"},
+		dirs: []string{"local"},
+	}, {
 		name: "missing local file",
 		yaml: "package: ./rpms/nothing-*.rpm\nrepos: [{name: fixtures, baseurl: $REPO, gpgkey: $KEY}]\n",
-		want: []string{"smith.yaml:2:10: package: no RPM file in the build context matches ./rpms/nothing-*.rpm"},
+		want: []string{"package: no RPM file in the build context matches ./rpms/nothing-*.rpm", ">>> package: ./rpms/nothing-*.rpm"},
 	}, {
 		name: "repo without a key",
 		yaml: "package: smith-hello\nrepos: [{name: fixtures, baseurl: $REPO}]\n",

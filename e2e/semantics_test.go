@@ -185,9 +185,12 @@ func TestImageArchives(t *testing.T) {
 	requireE2E(t)
 	// A three-layer image: the Debian base, a layer that deletes docs, a
 	// layer that adds a file.
-	df := t.TempDir()
+	df, parentDF := t.TempDir(), t.TempDir()
 	must(t, os.WriteFile(filepath.Join(df, "Dockerfile"), []byte("FROM "+testEnv.base+
 		"\nRUN rm -rf /usr/share/doc\nRUN mkdir /x && echo from-a-layer > /x/f\nENV FROM_ARCHIVE=1\n"), 0o644))
+	// The parent: a deletion layer, and a config of its own.
+	must(t, os.WriteFile(filepath.Join(parentDF, "Dockerfile"), []byte("FROM "+testEnv.base+
+		"\nRUN rm -rf /usr/share/doc\nUSER 1234:1234\nVOLUME /pv\nSTOPSIGNAL SIGQUIT\n"), 0o644))
 	p := newProject(t, `type: oci
 package: images/app.tar.gz:v1
 parent: images/base-docker.tar
@@ -195,12 +198,12 @@ paths: [/usr/bin/cat, /x/f]
 cmd: [/usr/bin/cat, /x/f]
 `, nil)
 	must(t, os.MkdirAll(filepath.Join(p.dir, "images"), 0o755))
-	for _, out := range []string{
-		"type=oci,name=example.com/app:v1,dest=" + filepath.Join(p.dir, "images/app.tar"),
-		"type=docker,name=example.com/base:1,dest=" + filepath.Join(p.dir, "images/base-docker.tar"),
+	for dir, out := range map[string]string{
+		df:       "type=oci,name=example.com/app:v1,dest=" + filepath.Join(p.dir, "images/app.tar"),
+		parentDF: "type=docker,name=example.com/base:1,dest=" + filepath.Join(p.dir, "images/base-docker.tar"),
 	} {
-		if o, err := buildctl(t, "build", "--frontend", "dockerfile.v0", "--local", "context="+df,
-			"--local", "dockerfile="+df, "--output", out); err != nil {
+		if o, err := buildctl(t, "build", "--frontend", "dockerfile.v0", "--local", "context="+dir,
+			"--local", "dockerfile="+dir, "--output", out); err != nil {
 			t.Fatalf("making the archive: %v\n%s", err, o)
 		}
 	}
@@ -211,11 +214,17 @@ cmd: [/usr/bin/cat, /x/f]
 	if err != nil || stdout != "from-a-layer\n" {
 		t.Fatalf("run: %v %q %q\n%s", err, stdout, stderr, out)
 	}
-	if img.layers != 4 {
-		t.Errorf("%d layers, want the parent archive's 3 plus ours", img.layers)
+	if img.layers != 3 {
+		t.Errorf("%d layers, want the parent archive's 2 plus ours", img.layers)
 	}
-	if !slices.Contains(img.config.Config.Env, "FROM_ARCHIVE=1") {
-		t.Errorf("the archive's config was not inherited: %v", img.config.Config.Env)
+	c := img.config.Config
+	if !slices.Contains(c.Env, "FROM_ARCHIVE=1") {
+		t.Errorf("the package archive's config was not inherited: %v", c.Env)
+	}
+	// The parent's config gives the defaults the package image leaves open,
+	// its user included.
+	if _, ok := c.Volumes["/pv"]; !ok || c.User != "1234:1234" || c.StopSignal != "SIGQUIT" {
+		t.Errorf("not inherited from the parent: user %q, volumes %v, stop signal %q", c.User, c.Volumes, c.StopSignal)
 	}
 	// The deletion layer is honoured in the parent's merged layers too.
 	stdout, _, err = img.run(t, "/bin/bash", "-c", "ls /usr/share/doc 2>&1; true")

@@ -59,11 +59,14 @@ func Build(ctx context.Context, c client.Client) (*client.Result, error) {
 	if err := llbgen.Supported(f); err != nil {
 		return nil, withSource(err, src.SourceMap)
 	}
-	if len(f.Package.Items) > 0 {
-		if s, err := llbgen.ImageSource(f.Package.Items[0].Value); err == nil && s.Redacted {
-			pos := f.Package.Items[0].Pos
-			src.Warn(ctx, "package: credentials in the image URL are ignored and not recorded; the builder's registry login is used",
-				client.WarnOpts{Range: []*pb.Range{{Start: &pb.Position{Line: int32(pos.Line)}, End: &pb.Position{Line: int32(pos.Line)}}}})
+	for _, it := range []struct {
+		field string
+		item  config.String
+	}{{"package", first(f.Package)}, {"parent", f.Parent}} {
+		if it.item.Value != "" && config.Redact(it.item.Value) != it.item.Value {
+			pos := &pb.Position{Line: int32(it.item.Pos.Line)}
+			src.Warn(ctx, it.field+": credentials in the image URL are ignored and not recorded; the builder's registry login is used",
+				client.WarnOpts{Range: []*pb.Range{{Start: pos, End: pos}}})
 		}
 	}
 	if res, ok, err := bc.HandleSubrequest(ctx, dockerui.RequestHandler{AllowOther: true}); err != nil || ok {
@@ -139,15 +142,7 @@ func Build(ctx context.Context, c client.Client) (*client.Result, error) {
 		if err != nil {
 			return nil, withSource(err, src.SourceMap)
 		}
-		def, err := gen.State.Marshal(ctx, llb.Platform(target))
-		if err != nil {
-			return nil, fmt.Errorf("marshaling LLB: %w", err)
-		}
-		res, err := c.Solve(ctx, client.SolveRequest{Definition: def.ToPB(), CacheImports: bc.CacheImports})
-		if err != nil {
-			return nil, err
-		}
-		ref, err := res.SingleRef()
+		ref, err := solveRef(ctx, c, gen.State, target, bc.CacheImports)
 		if err != nil {
 			return nil, err
 		}
@@ -184,6 +179,13 @@ func Build(ctx context.Context, c client.Client) (*client.Result, error) {
 		return nil, err
 	}
 	return rb.Finalize()
+}
+
+func first(l config.List) config.String {
+	if len(l.Items) == 0 {
+		return config.String{}
+	}
+	return l.Items[0]
 }
 
 // solveRef solves a state on its own and returns its single result.

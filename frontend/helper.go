@@ -28,16 +28,8 @@ type currentFrontend interface {
 // llbgen.HelperPath: the frontend image itself, so the helper's version
 // always matches, or the smith-helper named context as a fallback.
 func helperImage(ctx context.Context, c client.Client, bc *dockerui.Client) (*llb.State, error) {
-	if nc, err := bc.NamedContext(HelperContext, dockerui.ContextOpt{Platform: &bc.BuildPlatforms[0]}); err != nil {
-		return nil, err
-	} else if nc != nil {
-		st, _, err := nc.Load(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("loading the %s build context: %w", HelperContext, err)
-		}
-		if st != nil {
-			return st, nil
-		}
+	if st, _, err := namedContext(ctx, bc, HelperContext, bc.BuildPlatforms[0]); err != nil || st != nil {
+		return st, err
 	}
 	if cf, ok := c.(currentFrontend); ok {
 		st, err := cf.CurrentFrontend()

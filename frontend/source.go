@@ -27,22 +27,33 @@ func loadSource(ctx context.Context, c client.Client, bc *dockerui.Client, helpe
 	return loadImage(ctx, c, bc, helper, f, f.Package.Items[0], "package", p, false)
 }
 
+// namedContext loads the build context called name (--build-context
+// name=…) for platform p; all nil when the build has none.
+func namedContext(ctx context.Context, bc *dockerui.Client, name string, p ocispecs.Platform) (*llb.State, *dockerspec.DockerOCIImage, error) {
+	nc, err := bc.NamedContext(name, dockerui.ContextOpt{Platform: &p, ResolveMode: bc.ImageResolveMode.String()})
+	if err != nil || nc == nil {
+		return nil, nil, err
+	}
+	st, img, err := nc.Load(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("loading the build context %q: %w", name, err)
+	}
+	return st, img, nil
+}
+
+func deref(st *llb.State) llb.State {
+	if st == nil {
+		return llb.State{}
+	}
+	return *st
+}
+
 // loadInstaller returns the image that runs dnf: the "installer" named
 // context when the build has one, else smith.yaml's installer, else
 // llbgen.DefaultInstaller.
 func loadInstaller(ctx context.Context, c client.Client, bc *dockerui.Client, f *config.File, p ocispecs.Platform) (llb.State, error) {
-	nc, err := bc.NamedContext(llbgen.InstallerContext, dockerui.ContextOpt{Platform: &p, ResolveMode: bc.ImageResolveMode.String()})
-	if err != nil {
-		return llb.State{}, err
-	}
-	if nc != nil {
-		st, _, err := nc.Load(ctx)
-		if err != nil {
-			return llb.State{}, fmt.Errorf("loading the %s build context: %w", llbgen.InstallerContext, err)
-		}
-		if st != nil {
-			return *st, nil
-		}
+	if st, _, err := namedContext(ctx, bc, llbgen.InstallerContext, p); err != nil || st != nil {
+		return deref(st), err
 	}
 	item := f.Installer
 	if item.Value == "" {
@@ -109,6 +120,9 @@ func loadParent(ctx context.Context, c client.Client, bc *dockerui.Client, helpe
 // reference pulled for the target platform. layered asks an archive's
 // content as its separate layers (for a parent) rather than one tree.
 func loadImage(ctx context.Context, c client.Client, bc *dockerui.Client, helper llb.State, f *config.File, item config.String, field string, p ocispecs.Platform, layered bool) (llb.State, *dockerspec.DockerOCIImage, error) {
+	// The cause is kept as text on purpose: if it were wrapped, BuildKit
+	// would report the inner gRPC status alone and drop the smith.yaml
+	// position and field from the message.
 	fail := func(err error) error {
 		return &config.Error{File: f.Name, Pos: item.Pos, Field: field, Msg: err.Error()}
 	}
@@ -128,21 +142,11 @@ func loadImage(ctx context.Context, c client.Client, bc *dockerui.Client, helper
 		if strings.Contains(name, "://") {
 			continue // smith's URL form: not a valid context name
 		}
-		nc, err := bc.NamedContext(name, dockerui.ContextOpt{Platform: &p, ResolveMode: bc.ImageResolveMode.String()})
-		if err != nil {
+		if st, img, err := namedContext(ctx, bc, name, p); err != nil {
 			return llb.State{}, nil, fail(err)
+		} else if st != nil {
+			return *st, img, nil
 		}
-		if nc == nil {
-			continue
-		}
-		st, img, err := nc.Load(ctx)
-		if err != nil {
-			return llb.State{}, nil, fail(fmt.Errorf("loading build context %q: %w", name, err))
-		}
-		if st == nil {
-			continue
-		}
-		return *st, img, nil
 	}
 
 	named, err := reference.ParseNormalizedNamed(src.Ref)

@@ -37,8 +37,9 @@ const (
 	contextMount = "/smith/context"
 )
 
-// Options carries everything Generate needs from outside. The zero value
-// works (for tests): a linux/amd64 target, scratch inputs, epoch 0.
+// Options carries everything Generate needs from outside. Zero values
+// default to a linux/amd64 target and epoch 0; Helper (and, for RPM builds,
+// Install) must be set for the result to marshal.
 type Options struct {
 	// Platform is the target platform of the image.
 	Platform ocispecs.Platform
@@ -159,7 +160,7 @@ func Generate(f *config.File, o Options) (*Result, error) {
 	}
 	if o.Parent != nil {
 		// The parent's layers stay below ours, as separate layers.
-		out = llb.Merge([]llb.State{*o.Parent, out}, llb.WithCustomName("[smith] stack on parent "+f.Parent.Value))
+		out = llb.Merge([]llb.State{*o.Parent, out}, llb.WithCustomName("[smith] stack on parent "+config.Redact(f.Parent.Value)))
 	}
 	return &Result{State: out, Image: ImageConfig(f, o, users), Manifest: manifest}, nil
 }

@@ -3,6 +3,7 @@ package llbgen
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -27,6 +28,7 @@ const (
 	installContext = "/smith/context"
 	installKeys    = "/smith/keys"
 	installScript  = "/smith/bin"
+	installRepos   = "/smith/repos.smith"
 	dnfCache       = "/var/cache/dnf"
 )
 
@@ -45,7 +47,7 @@ var safeContextPath = regexp.MustCompile(`^[A-Za-z0-9._/*?\[\]+@%=,~-]+$`)
 // Packages returns what dnf installs: mock.deps first, then package, as
 // smith did, with local RPM files split out.
 func Packages(f *config.File) (names, local []config.String) {
-	for _, it := range append(append([]config.String{}, f.Mock.Deps.Items...), f.Package.Items...) {
+	for _, it := range slices.Concat(f.Mock.Deps.Items, f.Package.Items) {
 		if config.IsLocalRPM(it.Value) {
 			local = append(local, it)
 		} else {
@@ -100,7 +102,7 @@ func install(f *config.File, in InstallInputs, o Options) (root, meta llb.State,
 		}
 	}
 	for _, it := range names {
-		if strings.ContainsAny(it.Value, "'\n") {
+		if strings.ContainsAny(it.Value, "'\n\\") || strings.HasPrefix(it.Value, "-") {
 			return llb.State{}, llb.State{}, &config.Error{File: f.Name, Pos: it.Pos, Field: "package", Msg: fmt.Sprintf("%q is not a package name", it.Value)}
 		}
 	}
@@ -115,8 +117,11 @@ func install(f *config.File, in InstallInputs, o Options) (root, meta llb.State,
 	if installerRepos {
 		s.line(`for r in /etc/yum.repos.d/*.repo; do [ -e "$r" ] && cp "$r" "$repos/"; done`)
 	}
+	// The repository files are written as files, not by the script, so no
+	// value from smith.yaml is ever parsed by the shell.
 	runOpts := []llb.RunOption{}
 	var keys []string
+	repoFiles := llb.Mkdir("/", 0o755, llb.WithParents(true))
 	for i, r := range f.Repos {
 		key := ""
 		switch v := r.GPGKey.Value; {
@@ -143,16 +148,16 @@ func install(f *config.File, in InstallInputs, o Options) (root, meta llb.State,
 		if r.CheckSignatures() {
 			gpgcheck = 1
 		}
-		s.line(fmt.Sprintf("cat >\"$repos/%s.repo\" <<'SMITH_REPO'", r.Name.Value))
-		s.line("[" + r.Name.Value + "]")
-		s.line("name=" + r.Name.Value)
-		s.line("baseurl=" + baseurl)
-		s.line("enabled=1")
-		s.line(fmt.Sprintf("gpgcheck=%d", gpgcheck))
+		repo := fmt.Sprintf("[%s]\nname=%s\nbaseurl=%s\nenabled=1\ngpgcheck=%d\n", r.Name.Value, r.Name.Value, baseurl, gpgcheck)
 		if key != "" {
-			s.line("gpgkey=file://" + key)
+			repo += "gpgkey=file://" + key + "\n"
 		}
-		s.line("SMITH_REPO")
+		repoFiles = repoFiles.Mkfile("/"+r.Name.Value+".repo", 0o644, []byte(repo))
+	}
+	if len(f.Repos) > 0 {
+		runOpts = append(runOpts, llb.AddMount(installRepos,
+			llb.Scratch().File(repoFiles, llb.WithCustomName("[smith] write the repository files")), llb.Readonly))
+		s.line(`cp ` + installRepos + `/*.repo "$repos/"`)
 	}
 	localCheck := !f.LocalGPGCheck.Set || f.LocalGPGCheck.Value
 	if len(local) > 0 && localCheck {
@@ -171,8 +176,9 @@ func install(f *config.File, in InstallInputs, o Options) (root, meta llb.State,
 	for _, it := range local {
 		p, _ := config.ContextPath(it.Value)
 		s.line(fmt.Sprintf(`n=$#; for r in %s/%s; do [ -e "$r" ] && set -- "$@" "$r"; done`, installContext, p))
-		s.line(fmt.Sprintf(`[ $# -gt $n ] || { echo '%s: no RPM file in the build context matches %s' >&2; exit 1; }`,
-			origin(f, it.Pos, "package"), it.Value))
+		// No smith.yaml position here: it would make the step's cache key
+		// change whenever lines move. The step carries its location.
+		s.line(fmt.Sprintf(`[ $# -gt $n ] || { echo 'package: no RPM file in the build context matches %s' >&2; exit 1; }`, it.Value))
 	}
 	for _, it := range names {
 		s.line(fmt.Sprintf("set -- \"$@\" '%s'", it.Value))
@@ -197,7 +203,7 @@ func install(f *config.File, in InstallInputs, o Options) (root, meta llb.State,
 	scriptState := llb.Scratch().File(llb.Mkfile("/install", 0o755, []byte(s.String())),
 		llb.WithCustomName("[smith] write the install script"))
 	var what []string
-	for _, it := range append(append([]config.String{}, local...), names...) {
+	for _, it := range slices.Concat(local, names) {
 		what = append(what, it.Value)
 	}
 	runOpts = append(runOpts,

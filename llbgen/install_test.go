@@ -63,7 +63,7 @@ func TestInstall(t *testing.T) {
 		t.Fatal("no manifest state for an RPM install")
 	}
 	var dnf, trace *pb.ExecOp
-	var script string
+	files := map[string]string{}
 	for _, op := range ops(t, *res.Manifest) {
 		if e := op.GetExec(); e != nil {
 			if e.Meta.Args[0] == "/bin/sh" {
@@ -74,8 +74,8 @@ func TestInstall(t *testing.T) {
 		}
 		if fo := op.GetFile(); fo != nil {
 			for _, a := range fo.Actions {
-				if mk := a.GetMkfile(); mk != nil && mk.Path == "/install" {
-					script = string(mk.Data)
+				if mk := a.GetMkfile(); mk != nil {
+					files[mk.Path] = string(mk.Data)
 				}
 			}
 		}
@@ -83,14 +83,22 @@ func TestInstall(t *testing.T) {
 	if dnf == nil || trace == nil {
 		t.Fatal("missing the dnf or the trace step")
 	}
+	for name, want := range map[string]string{
+		"/remote.repo":  "[remote]\nname=remote\nbaseurl=http://repo.example/el9/\nenabled=1\ngpgcheck=1\ngpgkey=file:///smith/keys/0/key\n",
+		"/folder.repo":  "[folder]\nname=folder\nbaseurl=file:///smith/context/repo\nenabled=1\ngpgcheck=1\ngpgkey=file:///smith/context/keys/KEY\n",
+		"/nocheck.repo": "[nocheck]\nname=nocheck\nbaseurl=file:///smith/context/repo2\nenabled=1\ngpgcheck=0\n",
+	} {
+		if files[name] != want {
+			t.Errorf("%s = %q, want %q", name, files[name], want)
+		}
+	}
+	script := files["/install"]
 	for _, want := range []string{
-		"[remote]\nname=remote\nbaseurl=http://repo.example/el9/\nenabled=1\ngpgcheck=1\ngpgkey=file:///smith/keys/0/key\n",
-		"[folder]\nname=folder\nbaseurl=file:///smith/context/repo\nenabled=1\ngpgcheck=1\ngpgkey=file:///smith/context/keys/KEY\n",
-		"[nocheck]\nname=nocheck\nbaseurl=file:///smith/context/repo2\nenabled=1\ngpgcheck=0\n",
 		"cp \"$r\" \"$repos/\"", // the installer's repos too, by default
+		"cp /smith/repos.smith/*.repo \"$repos/\"",
 		"rpm --root /smith/root --import '/smith/keys/0/key'",
 		"for r in /smith/context/rpms/*.rpm;",
-		"smith.yaml:1:11: package: no RPM file in the build context matches ./rpms/*.rpm",
+		"package: no RPM file in the build context matches ./rpms/*.rpm",
 		"set -- \"$@\" 'bash'\nset -- \"$@\" 'httpd'\n", // mock.deps first
 		"--setopt=install_weak_deps=False", "--setopt=tsflags=nodocs", "--setopt=cachedir=/var/cache/dnf",
 		"--setopt=skip_if_unavailable=False", "--setopt=localpkg_gpgcheck=1",
@@ -144,9 +152,14 @@ func TestInstallOptions(t *testing.T) {
 		strings.Contains(script, "--import") {
 		t.Errorf("script ignores installer_repos/localpkg_gpgcheck:\n%s", script)
 	}
-	for _, bad := range []string{"package: ['./rpms/$(reboot).rpm']\n", "package: [\"it's\"]\n"} {
-		if _, err := Generate(parse(t, bad), Options{}); err == nil {
-			t.Errorf("%q: no error", bad)
+	for bad, want := range map[string]string{
+		"package: ['./rpms/$(reboot).rpm']\n": `smith.yaml:1:11: package: "./rpms/$(reboot).rpm": local RPM paths may use`,
+		"package: [\"it's\"]\n":               `smith.yaml:1:11: package: "it's" is not a package name`,
+		"package: [--nogpgcheck, httpd]\n":    `smith.yaml:1:11: package: "--nogpgcheck" is not a package name`,
+	} {
+		_, err := Generate(parse(t, bad), Options{})
+		if err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("%q: err = %v, want prefix %q", bad, err, want)
 		}
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"github.com/smithbuild/smith/config"
 )
 
 // Source describes where the tree to shrink comes from when type is oci.
@@ -29,8 +31,7 @@ func ImageSource(pkg string) (Source, error) {
 	if _, ok := ParseArchive(pkg); ok {
 		return Source{}, fmt.Errorf("%q is an image archive, not an image reference", pkg)
 	}
-	lower := strings.ToLower(pkg)
-	if !strings.HasPrefix(lower, "http://") && !strings.HasPrefix(lower, "https://") {
+	if !config.IsURL(pkg) {
 		return Source{Name: pkg, Ref: pkg}, nil
 	}
 	u, err := url.Parse(pkg)

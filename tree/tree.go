@@ -201,6 +201,7 @@ func (w *writer) dir(name string, srcMode fs.FileMode, replace bool) error {
 			if err := w.out.RemoveAll(name); err != nil {
 				return fmt.Errorf("replacing /%s: %w", name, err)
 			}
+			w.forget(name)
 		} else if !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
@@ -228,8 +229,18 @@ func (w *writer) remove(name string) error {
 	if err := w.out.RemoveAll(name); err != nil {
 		return fmt.Errorf("replacing /%s: %w", name, err)
 	}
-	delete(w.dirs, name)
+	w.forget(name)
 	return nil
+}
+
+// forget drops name and everything below it from the directories whose
+// times are set at the end: they were just removed.
+func (w *writer) forget(name string) {
+	for d := range w.dirs {
+		if d == name || strings.HasPrefix(d, name+"/") {
+			delete(w.dirs, d)
+		}
+	}
 }
 
 func (w *writer) symlink(target, name string) error {

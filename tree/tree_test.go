@@ -391,3 +391,17 @@ func TestWriteGeneratedFilesAndWritableDirs(t *testing.T) {
 		t.Errorf("/etc/passwd owned by %d:%d, want 0:0", st.Uid, st.Gid)
 	}
 }
+
+// TestWriteOverlayReplacesDirTree: an overlay file where the skeleton has
+// a directory tree replaces the whole tree, and the writer does not trip
+// over the directories it removed.
+func TestWriteOverlayReplacesDirTree(t *testing.T) {
+	base := t.TempDir()
+	src, ovl, out := filepath.Join(base, "src"), filepath.Join(base, "rootfs"), filepath.Join(base, "out")
+	mk(t, src, map[string]string{"f": "file:0644:f"})
+	mk(t, ovl, map[string]string{"a": "file:0644:now a file"})
+	if err := Write(src, closureOf(t, src, "/f"), out, []string{"/a/b/c"}, Options{Overlay: ovl}); err != nil {
+		t.Fatal(err)
+	}
+	check(t, map[string]string{"/f": "file 0644 f", "/a": "file 0644 now a file"}, dumpTree(t, out))
+}

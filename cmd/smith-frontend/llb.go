@@ -26,8 +26,9 @@ const llbUsage = `usage: smith-frontend llb [flags] [smith.yaml]
 Prints the LLB definition of a smith.yaml to stdout without a BuildKit
 daemon, e.g. for "| buildctl debug dump-llb", or "| buildctl build --local
 context=. …" on a builder that ignores "# syntax=". Offline, the source
-image's config is unknown: nothing is inherited from it, and the image config
-(--image-config) holds only what smith.yaml sets.
+and parent images' configs are unknown: nothing is inherited from them, and
+the image config (--image-config) holds only what smith.yaml sets. Image
+archives in the build context need the frontend.
 `
 
 func runLLB(args []string, stdout io.Writer) error {
@@ -61,20 +62,51 @@ func runLLB(args []string, stdout io.Writer) error {
 		return fmt.Errorf("--platform: %w", err)
 	}
 	p = platforms.Normalize(p)
-	source := llb.Scratch()
-	if len(f.Package.Items) > 0 {
-		src, err := llbgen.ImageSource(f.Package.Items[0].Value)
-		if err != nil {
-			return &config.Error{File: f.Name, Pos: f.Package.Items[0].Pos, Field: "package", Msg: err.Error()}
-		}
-		source = llb.Image(src.Ref, llb.Platform(p))
-	}
-	gen, err := llbgen.Generate(f, llbgen.Options{
+	opt := llbgen.Options{
 		Platform: p,
-		Source:   source,
+		Source:   llb.Scratch(),
 		Helper:   llb.Image(*helper),
 		Context:  llb.Local("context", llb.IncludePatterns([]string{"rootfs"})),
-	})
+	}
+	// image resolves an image named in smith.yaml; offline, archives in the
+	// build context cannot be read.
+	image := func(item config.String, field string) (llb.State, error) {
+		if _, ok := llbgen.ParseArchive(item.Value); ok {
+			return llb.State{}, &config.Error{File: f.Name, Pos: item.Pos, Field: field,
+				Msg: "an image archive needs the frontend to read it: build with the frontend, not offline LLB"}
+		}
+		src, err := llbgen.ImageSource(item.Value)
+		if err != nil {
+			return llb.State{}, &config.Error{File: f.Name, Pos: item.Pos, Field: field, Msg: err.Error()}
+		}
+		return llb.Image(src.Ref, llb.Platform(p)), nil
+	}
+	switch {
+	case f.Type.Value == config.TypeMock:
+		installer := f.Installer
+		if installer.Value == "" {
+			installer.Value = llbgen.DefaultInstaller
+		}
+		if opt.Install.Installer, err = image(installer, "installer"); err != nil {
+			return err
+		}
+		opt.Install.Context = llb.Scratch()
+		if files := llbgen.ContextFiles(f); len(files) > 0 {
+			opt.Install.Context = llb.Local("context", llb.IncludePatterns(files))
+		}
+	case len(f.Package.Items) > 0:
+		if opt.Source, err = image(f.Package.Items[0], "package"); err != nil {
+			return err
+		}
+	}
+	if f.Parent.Value != "" {
+		parent, err := image(f.Parent, "parent")
+		if err != nil {
+			return err
+		}
+		opt.Parent = &parent
+	}
+	gen, err := llbgen.Generate(f, opt)
 	if err != nil {
 		return err
 	}
