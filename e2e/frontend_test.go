@@ -179,3 +179,42 @@ func TestCredentialsRedacted(t *testing.T) {
 		t.Errorf("err %v; output:\n%s", err, out)
 	}
 }
+
+// TestMissingLibrary: an ELF whose library the source lacks fails the build,
+// naming the file and the soname. (jq, from the build host, needs libjq,
+// which the Debian test image does not have.)
+func TestMissingLibrary(t *testing.T) {
+	requireE2E(t)
+	jq, err := os.ReadFile("/usr/bin/jq")
+	if err != nil {
+		t.Fatalf("this test uses the host's /usr/bin/jq (hack/install-deps installs it): %v", err)
+	}
+	p := newProject(t, "type: oci\npackage: $BASE\npaths: [/usr/bin/cat]\n", map[string]string{"usr/local/bin/jq": string(jq)})
+	_, out, err := p.tryBuild(t)
+	if err == nil {
+		t.Fatalf("build succeeded:\n%s", out)
+	}
+	if want := "rootfs/usr/local/bin/jq: /usr/local/bin/jq needs libjq.so.1, not found in"; !strings.Contains(out, want) {
+		t.Errorf("output lacks %q:\n%s", want, out)
+	}
+}
+
+// TestBuildxCheck: `docker buildx build --check` validates smith.yaml
+// without building: a good file passes, a bad one fails with its line.
+func TestBuildxCheck(t *testing.T) {
+	requireE2E(t)
+	check := func(yaml string) (string, error) {
+		p := newProject(t, yaml, nil)
+		cmd := exec.Command("docker", "buildx", "build", "--builder", "smith", "--check", "-f", "smith.yaml", ".")
+		cmd.Dir = p.dir
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	if out, err := check(catYAML); err != nil {
+		t.Errorf("--check of a good smith.yaml: %v\n%s", err, out)
+	}
+	out, err := check("type: oci\npackage: $BASE\npahts: [/usr/bin/cat]\n")
+	if err == nil || !strings.Contains(out, `unknown key "pahts" (did you mean "paths"?)`) {
+		t.Errorf("--check of a bad smith.yaml: %v\n%s", err, out)
+	}
+}

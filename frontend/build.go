@@ -13,6 +13,7 @@ import (
 	"github.com/moby/buildkit/frontend/dockerui"
 	"github.com/moby/buildkit/frontend/gateway/client"
 	gatewaypb "github.com/moby/buildkit/frontend/gateway/pb"
+	"github.com/moby/buildkit/frontend/subrequests/lint"
 	"github.com/moby/buildkit/solver/pb"
 	"github.com/moby/buildkit/solver/result"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
@@ -69,7 +70,11 @@ func Build(ctx context.Context, c client.Client) (*client.Result, error) {
 				client.WarnOpts{Range: []*pb.Range{{Start: pos, End: pos}}})
 		}
 	}
-	if res, ok, err := bc.HandleSubrequest(ctx, dockerui.RequestHandler{AllowOther: true}); err != nil || ok {
+	// buildx --check: smith.yaml parsed and validated above, so there is
+	// nothing left to warn about. Other subrequests are refused by name.
+	if res, ok, err := bc.HandleSubrequest(ctx, dockerui.RequestHandler{
+		Lint: func(context.Context) (*lint.LintResults, error) { return &lint.LintResults{}, nil },
+	}); err != nil || ok {
 		return res, err
 	}
 
