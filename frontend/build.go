@@ -48,12 +48,9 @@ func Build(ctx context.Context, c client.Client) (*client.Result, error) {
 	}
 	name := path.Base(opts["filename"])
 	f, err := config.Parse(name, src.Data)
-	if red := config.RedactText(src.Data); string(red) != string(src.Data) {
-		// Credentials in URLs never reach error output or provenance.
-		sm := *src.SourceMap
-		sm.Data = red
-		src.SourceMap = &sm
-	}
+	// Credentials in URLs never reach error output, warnings or provenance.
+	// In place: src.Warn shows this same source map.
+	src.SourceMap.Data = config.RedactText(src.Data)
 	if err != nil {
 		return nil, withSource(err, src.SourceMap)
 	}
