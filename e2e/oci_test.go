@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"archive/tar"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -83,6 +84,19 @@ func TestHello(t *testing.T) {
 	}
 	if d := c.Config.Labels["org.smithbuild.smith.definition"]; !strings.Contains(d, `"paths":["/usr/bin/cat"]`) {
 		t.Errorf("definition label = %q", d)
+	}
+	// The source's dpkg database says which package each file comes from,
+	// through the /lib -> usr/lib link dpkg does not know about.
+	m := packageManifest(t, img)
+	if !strings.HasPrefix(ownerOf(m, "/usr/bin/cat"), "coreutils_") ||
+		!strings.HasPrefix(ownerOf(m, "/usr/lib/x86_64-linux-gnu/libc.so.6"), "libc6_") {
+		t.Errorf("package manifest: %v", m)
+	}
+	if d, _ := m["distro"].(map[string]any); d["id"] != "debian" || d["versionID"] != "12" {
+		t.Errorf("distro = %v", m["distro"])
+	}
+	if unowned, _ := json.Marshal(m["unowned"]); string(unowned) != `["/read/data"]` {
+		t.Errorf("unowned = %s", unowned)
 	}
 	// Env is inherited from the source image, which sets PATH.
 	if !slices.ContainsFunc(c.Config.Env, func(s string) bool { return strings.HasPrefix(s, "PATH=") }) {

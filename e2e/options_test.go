@@ -165,3 +165,25 @@ func TestPlatforms(t *testing.T) {
 		}
 	}
 }
+
+// TestSBOM: --sbom gets smith's own SPDX document, with package URLs from
+// the package database, and BuildKit runs no scanner (none could be pulled
+// here).
+func TestSBOM(t *testing.T) {
+	requireE2E(t)
+	p := newProject(t, catYAML, map[string]string{"read/data": "sbom\n"})
+	img, _ := p.build(t, "--opt", "attest:sbom=")
+	stmt := img.attestation(t, "https://spdx.dev/Document")
+	if stmt == nil {
+		t.Fatal("no SPDX attestation")
+	}
+	b, _ := json.Marshal(stmt["predicate"])
+	for _, want := range []string{`"spdxVersion":"SPDX-2.3"`, `pkg:deb/debian/coreutils@`, `pkg:deb/debian/libc6@`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("SBOM lacks %s: %s", want, b)
+		}
+	}
+	if strings.Contains(string(b), "pkg:deb/debian/bash@") {
+		t.Errorf("the SBOM lists bash, which is not in the image: %s", b)
+	}
+}

@@ -67,23 +67,26 @@ func installerOpt() []string {
 	return []string{"--opt", "context:installer=docker-image://" + testEnv.registry + "/test/dnf-installer:bookworm"}
 }
 
-// rpmManifest reads smith's package manifest attestation out of the OCI
-// tarball the image was exported to.
-func rpmManifest(t *testing.T, img *image) map[string]any {
+// packageManifest reads smith's package manifest attestation out of the
+// OCI tarball the image was exported to.
+func packageManifest(t *testing.T, img *image) map[string]any {
 	t.Helper()
-	stmt := img.attestation(t, "https://smithbuild.github.io/attestations/rpm-manifest/v1")
+	stmt := img.attestation(t, packageManifestType)
 	if stmt == nil {
-		t.Fatal("the image has no rpm-manifest attestation")
+		t.Fatal("the image has no package-manifest attestation")
 	}
 	return stmt["predicate"].(map[string]any)
 }
 
+const packageManifestType = "https://smithbuild.github.io/attestations/package-manifest/v1"
+
+// ownerOf returns the ID of the package owning file in a manifest.
 func ownerOf(m map[string]any, file string) string {
 	for _, p := range m["packages"].([]any) {
 		pkg := p.(map[string]any)
 		for _, f := range pkg["files"].([]any) {
 			if f == file {
-				return pkg["nevra"].(string)
+				return pkg["id"].(string)
 			}
 		}
 	}
@@ -102,7 +105,7 @@ repos:
 paths: [/usr/bin/smith-hello]
 cmd: [/usr/bin/smith-hello]
 `, nil)
-	img, out := p.build(t, installerOpt()...)
+	img, out := p.build(t, append(installerOpt(), "--opt", "attest:sbom=")...)
 	if !strings.Contains(out, "[smith] dnf install smith-hello") {
 		t.Errorf("no dnf step in the progress:\n%s", out)
 	}
@@ -115,7 +118,7 @@ cmd: [/usr/bin/smith-hello]
 			t.Errorf("%s should not be in the image", f)
 		}
 	}
-	m := rpmManifest(t, img)
+	m := packageManifest(t, img)
 	for file, pkg := range map[string]string{
 		"/usr/bin/smith-hello":         "smith-hello-0:1.0-1.el9.x86_64",
 		"/usr/lib64/libgreet.so.1.0.0": "smith-libgreet-0:1.0-1.el9.x86_64",
@@ -124,6 +127,14 @@ cmd: [/usr/bin/smith-hello]
 		if got := ownerOf(m, file); got != pkg {
 			t.Errorf("manifest: %s owned by %q, want %q\n%v", file, got, pkg, m)
 		}
+	}
+	sbom := img.attestation(t, "https://spdx.dev/Document")
+	if sbom == nil {
+		t.Fatal("no SPDX attestation")
+	}
+	b, _ := json.Marshal(sbom["predicate"])
+	if !strings.Contains(string(b), "pkg:rpm/smith-hello@1.0-1.el9?arch=x86_64") || strings.Contains(string(b), "smith-sh") {
+		t.Errorf("SBOM: %s", b)
 	}
 }
 
@@ -159,7 +170,7 @@ cmd: [/usr/bin/smith-local]
 	if got := string(img.data["/etc/smith-post.conf"]); got != "configured\n" {
 		t.Errorf("/etc/smith-post.conf = %q: the %%post scriptlet did not run", got)
 	}
-	m := rpmManifest(t, img)
+	m := packageManifest(t, img)
 	if got := ownerOf(m, "/usr/bin/smith-local"); !strings.HasPrefix(got, "smith-local-") {
 		t.Errorf("/usr/bin/smith-local owned by %q", got)
 	}
@@ -216,7 +227,7 @@ func TestRPMCache(t *testing.T) {
 }
 
 // TestRPMManifestLocalOutput: with --output type=local the manifest lands
-// beside the files as rpm-manifest.json.
+// beside the files as package-manifest.json.
 func TestRPMManifestLocalOutput(t *testing.T) {
 	requireE2E(t)
 	p := rpmProject(t, "package: smith-hello\nrepos: [{name: f, baseurl: $REPO, gpgkey: $KEY}]\npaths: [/usr/bin/smith-hello]\n", nil)
@@ -227,13 +238,13 @@ func TestRPMManifestLocalOutput(t *testing.T) {
 	if err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
-	b, err := os.ReadFile(filepath.Join(dest, "rpm-manifest.json"))
+	b, err := os.ReadFile(filepath.Join(dest, "package-manifest.json"))
 	must(t, err)
 	var stmt map[string]any
 	must(t, json.Unmarshal(b, &stmt))
-	if stmt["predicateType"] != "https://smithbuild.github.io/attestations/rpm-manifest/v1" ||
+	if stmt["predicateType"] != packageManifestType ||
 		ownerOf(stmt["predicate"].(map[string]any), "/usr/bin/smith-hello") != "smith-hello-0:1.0-1.el9.x86_64" {
-		t.Errorf("rpm-manifest.json = %s", b)
+		t.Errorf("package-manifest.json = %s", b)
 	}
 }
 

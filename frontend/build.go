@@ -12,16 +12,13 @@ import (
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/frontend/dockerui"
 	"github.com/moby/buildkit/frontend/gateway/client"
-	gatewaypb "github.com/moby/buildkit/frontend/gateway/pb"
 	"github.com/moby/buildkit/frontend/subrequests/lint"
 	"github.com/moby/buildkit/solver/pb"
-	"github.com/moby/buildkit/solver/result"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/smithbuild/smith/config"
 	"github.com/smithbuild/smith/llbgen"
-	"github.com/smithbuild/smith/manifest"
 )
 
 // Version is the smith version recorded in every image; cmd sets it.
@@ -101,7 +98,7 @@ func Build(ctx context.Context, c client.Client) (*client.Result, error) {
 	}
 
 	var mu sync.Mutex
-	manifests := map[string]client.Reference{} // by platform
+	byPlatform := map[string][]client.Attestation{}
 
 	rb, err := bc.Build(ctx, func(ctx context.Context, p *ocispecs.Platform, _ int) (*dockerui.BuildResult, error) {
 		target := bc.BuildPlatforms[0]
@@ -148,15 +145,13 @@ func Build(ctx context.Context, c client.Client) (*client.Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		if gen.Manifest != nil {
-			mref, err := solveRef(ctx, c, *gen.Manifest, target, bc.CacheImports)
-			if err != nil {
-				return nil, err
-			}
-			mu.Lock()
-			manifests[platforms.Format(target)] = mref
-			mu.Unlock()
+		atts, err := attestations(ctx, c, bc, gen.Manifest, target, f.Type.Value == config.TypeMock, epoch)
+		if err != nil {
+			return nil, err
 		}
+		mu.Lock()
+		byPlatform[platforms.Format(target)] = atts
+		mu.Unlock()
 		return &dockerui.BuildResult{Reference: ref, Image: gen.Image, Epoch: &epoch}, nil
 	})
 	if err != nil {
@@ -164,16 +159,9 @@ func Build(ctx context.Context, c client.Client) (*client.Result, error) {
 	}
 	err = rb.EachPlatform(ctx, func(ctx context.Context, id string, p ocispecs.Platform) error {
 		mu.Lock()
-		ref, ok := manifests[platforms.Format(platforms.Normalize(p))]
-		mu.Unlock()
-		if ok {
-			// Which package each file comes from, beside the image.
-			rb.AddAttestation(id, client.Attestation{
-				Kind:   gatewaypb.AttestationKind_InToto,
-				Ref:    ref,
-				Path:   llbgen.ManifestFile,
-				InToto: result.InTotoAttestation{PredicateType: manifest.PredicateType},
-			})
+		defer mu.Unlock()
+		for _, a := range byPlatform[platforms.Format(platforms.Normalize(p))] {
+			rb.AddAttestation(id, a)
 		}
 		return nil
 	})

@@ -80,13 +80,13 @@ type Result struct {
 	State llb.State
 	// Image is the OCI image config to export with it.
 	Image *dockerspec.DockerOCIImage
-	// Manifest, for RPM installs, holds ManifestFile: which package each
-	// file of the image comes from.
-	Manifest *llb.State
+	// Manifest holds ManifestFile: which package each file of the image
+	// comes from (RPM builds, and sources with a dpkg database).
+	Manifest llb.State
 }
 
 // ManifestFile is the package manifest's path in Result.Manifest.
-const ManifestFile = "/rpm-manifest.json"
+const ManifestFile = "/package-manifest.json"
 
 // Mount point of the trace step's metadata output.
 const metaMount = "/smith/meta"
@@ -118,12 +118,9 @@ func Generate(f *config.File, o Options) (*Result, error) {
 		o.Source, o.SourceImage, rpmMeta = root, nil, &meta
 	}
 	p := HelperPlan(f, o.SourceImage, users, o.Epoch)
+	p.Manifest = metaMount + ManifestFile
 	if rpmMeta != nil {
-		p.RPM = &plan.RPM{
-			Files:    rpmMount + "/" + rpmFilesName,
-			Packages: rpmMount + "/" + rpmPackagesName,
-			Manifest: metaMount + ManifestFile,
-		}
+		p.RPM = &plan.RPM{Files: rpmMount + "/" + rpmFilesName, Packages: rpmMount + "/" + rpmPackagesName}
 	}
 	planJSON, err := json.Marshal(p)
 	if err != nil {
@@ -153,11 +150,7 @@ func Generate(f *config.File, o Options) (*Result, error) {
 	}
 	run := o.Helper.Run(runOpts...)
 	out := run.AddMount(outMount, llb.Scratch())
-	var manifest *llb.State
-	if rpmMeta != nil {
-		m := run.AddMount(metaMount, llb.Scratch())
-		manifest = &m
-	}
+	manifest := run.AddMount(metaMount, llb.Scratch())
 	if o.Parent != nil {
 		// The parent's layers stay below ours, as separate layers.
 		out = llb.Merge([]llb.State{*o.Parent, out}, llb.WithCustomName("[smith] stack on parent "+config.Redact(f.Parent.Value)))

@@ -59,12 +59,9 @@ func TestInstall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Manifest == nil {
-		t.Fatal("no manifest state for an RPM install")
-	}
 	var dnf, trace *pb.ExecOp
 	files := map[string]string{}
-	for _, op := range ops(t, *res.Manifest) {
+	for _, op := range ops(t, res.Manifest) {
 		if e := op.GetExec(); e != nil {
 			if e.Meta.Args[0] == "/bin/sh" {
 				dnf = e
@@ -127,8 +124,8 @@ func TestInstall(t *testing.T) {
 			}
 		}
 	}
-	if p.RPM == nil || p.RPM.Manifest != "/smith/meta"+ManifestFile {
-		t.Errorf("plan.RPM = %+v", p.RPM)
+	if p.RPM == nil || p.RPM.Files != "/smith/rpm/files.tsv" || p.Manifest != "/smith/meta"+ManifestFile {
+		t.Errorf("plan.RPM = %+v, plan.Manifest = %q", p.RPM, p.Manifest)
 	}
 }
 

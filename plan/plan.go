@@ -22,20 +22,20 @@ type Plan struct {
 	Owner    Owner    `json:"owner"`
 	// Epoch is the mtime of everything written, in Unix seconds.
 	Epoch int64 `json:"epoch"`
-	// RPM, when the source was installed from RPMs, asks for the package
-	// manifest of the output.
+	// Manifest is where to write the package manifest (JSON): which
+	// package each output file comes from. Empty skips it.
+	Manifest string `json:"manifest,omitempty"`
+	// RPM locates the install step's record of the rpmdb, for RPM builds;
+	// otherwise the helper reads the source's dpkg database, if any.
 	RPM *RPM `json:"rpm,omitempty"`
 }
 
-// RPM locates the install step's record of the rpmdb and where to write
-// the manifest.
+// RPM locates the install step's record of the rpmdb.
 type RPM struct {
 	// Files lists "NEVRA<TAB>path" lines, one per file of every package.
 	Files string `json:"files"`
 	// Packages lists every installed NEVRA, one per line.
 	Packages string `json:"packages"`
-	// Manifest is where to write the manifest JSON.
-	Manifest string `json:"manifest"`
 }
 
 // File is a generated file.

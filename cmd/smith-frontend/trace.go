@@ -125,21 +125,35 @@ func runTrace(args []string, stdout, stderr io.Writer) error {
 	if err := tree.Write(*root, closure, *out, p.Mkdir, opt); err != nil {
 		return err
 	}
-	if p.RPM != nil {
-		return writeManifest(*out, p.RPM)
+	if p.Manifest != "" {
+		return writeManifest(src, *out, p)
 	}
 	return nil
 }
 
-// writeManifest records which package each file of the output comes from.
-func writeManifest(out string, r *plan.RPM) error {
-	files, err := os.ReadFile(r.Files)
-	if err != nil {
-		return fmt.Errorf("reading the rpm file list: %w", err)
-	}
-	pkgs, err := os.ReadFile(r.Packages)
-	if err != nil {
-		return fmt.Errorf("reading the rpm package list: %w", err)
+// writeManifest records which package each file of the output comes from:
+// from the install step's rpmdb record for RPM builds, else from the
+// source's dpkg database when it has one.
+func writeManifest(src *os.Root, out string, p plan.Plan) error {
+	var db *manifest.DB
+	var err error
+	switch {
+	case p.RPM != nil:
+		files, err := os.ReadFile(p.RPM.Files)
+		if err != nil {
+			return fmt.Errorf("reading the rpm file list: %w", err)
+		}
+		pkgs, err := os.ReadFile(p.RPM.Packages)
+		if err != nil {
+			return fmt.Errorf("reading the rpm package list: %w", err)
+		}
+		if db, err = manifest.ParseRPM(string(files), string(pkgs)); err != nil {
+			return err
+		}
+	default:
+		if db, err = dpkgDB(src); err != nil {
+			return err
+		}
 	}
 	var paths []string
 	err = fs.WalkDir(os.DirFS(out), ".", func(name string, d fs.DirEntry, err error) error {
@@ -151,18 +165,54 @@ func writeManifest(out string, r *plan.RPM) error {
 	if err != nil {
 		return fmt.Errorf("listing the output: %w", err)
 	}
-	m, err := manifest.Build(paths, string(files), string(pkgs))
-	if err != nil {
-		return err
+	m := manifest.Build(paths, db)
+	for _, name := range []string{"etc/os-release", "usr/lib/os-release"} {
+		if b, err := src.ReadFile(name); err == nil {
+			m.Distro = manifest.ParseOSRelease(string(b))
+			break
+		}
 	}
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(r.Manifest), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(p.Manifest), 0o755); err != nil {
 		return err
 	}
-	return os.WriteFile(r.Manifest, append(b, '\n'), 0o644)
+	return os.WriteFile(p.Manifest, append(b, '\n'), 0o644)
+}
+
+// dpkgDB reads the dpkg database of the source root, or returns nil when it
+// has none.
+func dpkgDB(src *os.Root) (*manifest.DB, error) {
+	status, err := src.ReadFile("var/lib/dpkg/status")
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("reading the dpkg status: %w", err)
+	}
+	lists := map[string]string{}
+	ents, err := fs.ReadDir(src.FS(), "var/lib/dpkg/info")
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("reading the dpkg file lists: %w", err)
+	}
+	for _, e := range ents {
+		if e.Type().IsRegular() && strings.HasSuffix(e.Name(), ".list") {
+			b, err := src.ReadFile("var/lib/dpkg/info/" + e.Name())
+			if err != nil {
+				return nil, fmt.Errorf("reading the dpkg file lists: %w", err)
+			}
+			lists[e.Name()] = string(b)
+		}
+	}
+	phys := deps.PhysicalPaths(src.FS())
+	canon := func(p string) string {
+		if c, err := phys(p); err == nil {
+			return c
+		}
+		return p
+	}
+	return manifest.ParseDpkg(string(status), lists, canon)
 }
 
 // escapeGlob quotes the glob metacharacters of a literal path.
