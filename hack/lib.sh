@@ -63,3 +63,23 @@ registry_manifest() {
 	fi
 	echo "$m"
 }
+
+# oci_image_manifest LAYOUT: the descriptor (JSON) of the image manifest in an
+# OCI layout directory exported by BuildKit, looking inside an index (the
+# image plus its attestations) when there is one.
+oci_image_manifest() {
+	local desc
+	desc=$(jq -c '.manifests[0]' "$1/index.json")
+	if [ "$(jq -r .mediaType <<<"$desc")" = application/vnd.oci.image.index.v1+json ]; then
+		desc=$(jq -c '[.manifests[] | select(.annotations["vnd.docker.reference.type"] != "attestation-manifest")][0]' \
+			"$1/blobs/sha256/$(jq -r .digest <<<"$desc" | cut -d: -f2)")
+	fi
+	echo "$desc"
+}
+
+# oci_layer LAYOUT: the path of the first layer blob of the image in LAYOUT.
+oci_layer() {
+	local m
+	m=$(oci_image_manifest "$1" | jq -r .digest | cut -d: -f2)
+	echo "$1/blobs/sha256/$(jq -r '.layers[0].digest' "$1/blobs/sha256/$m" | cut -d: -f2)"
+}
