@@ -1,7 +1,6 @@
 package deps
 
 import (
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -117,13 +116,4 @@ func runCases(t *testing.T, cases []resolveCase) {
 			}
 		})
 	}
-}
-
-func asMissing(t *testing.T, err error) *MissingLibraryError {
-	t.Helper()
-	var m *MissingLibraryError
-	if !errors.As(err, &m) {
-		t.Fatalf("want *MissingLibraryError, got %T: %v", err, err)
-	}
-	return m
 }

@@ -133,6 +133,7 @@ type image struct {
 	layers   int
 	files    map[string]*tar.Header // by absolute path
 	data     map[string][]byte      // regular file contents
+	blobs    map[string][]byte      // every blob of the tarball, by digest
 }
 
 func readImage(t *testing.T, tarball string) *image {
@@ -171,7 +172,8 @@ func readImageFor(t *testing.T, tarball, platform string) *image {
 	}
 	var m ocispecs.Manifest
 	must(t, json.Unmarshal(blobs[desc.Digest.String()], &m))
-	img := &image{path: tarball, desc: desc, manifest: desc.Digest.String(), files: map[string]*tar.Header{}, data: map[string][]byte{}, layers: len(m.Layers)}
+	img := &image{path: tarball, desc: desc, manifest: desc.Digest.String(), files: map[string]*tar.Header{},
+		data: map[string][]byte{}, blobs: blobs, layers: len(m.Layers)}
 	must(t, json.Unmarshal(blobs[m.Config.Digest.String()], &img.config))
 	for _, l := range m.Layers {
 		zr, err := gzip.NewReader(bytes.NewReader(blobs[l.Digest.String()]))
@@ -222,23 +224,7 @@ func findManifest(t *testing.T, blobs map[string][]byte, descs []ocispecs.Descri
 // from the image's attestation manifest in the OCI tarball, or nil.
 func (img *image) attestation(t *testing.T, predicateType string) map[string]any {
 	t.Helper()
-	blobs := map[string][]byte{}
-	f, err := os.Open(img.path)
-	must(t, err)
-	defer f.Close()
-	tr := tar.NewReader(f)
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		must(t, err)
-		if strings.HasPrefix(h.Name, "blobs/sha256/") {
-			b, err := io.ReadAll(tr)
-			must(t, err)
-			blobs["sha256:"+strings.TrimPrefix(h.Name, "blobs/sha256/")] = b
-		}
-	}
+	blobs := img.blobs
 	for _, b := range blobs {
 		var idx ocispecs.Index
 		if json.Unmarshal(b, &idx) != nil || idx.MediaType != ocispecs.MediaTypeImageIndex {

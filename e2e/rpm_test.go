@@ -25,6 +25,12 @@ var (
 	fixturesErr  string
 )
 
+// expand replaces $REPO (the HTTP repo), $KEY and $OTHERKEY (key URLs).
+func (fx *rpmFixtures) expand(yaml string) string {
+	return strings.NewReplacer("$REPO", fx.url+"/repo/", "$OTHERKEY", fx.url+"/RPM-GPG-KEY-smith-other",
+		"$KEY", fx.url+"/RPM-GPG-KEY-smith-test").Replace(yaml)
+}
+
 func getRPMFixtures(t *testing.T) *rpmFixtures {
 	t.Helper()
 	fixturesOnce.Do(func() {
@@ -53,9 +59,7 @@ func getRPMFixtures(t *testing.T) *rpmFixtures {
 func rpmProject(t *testing.T, yaml string, rootfs map[string]string, contextDirs ...string) *project {
 	t.Helper()
 	fx := getRPMFixtures(t)
-	yaml = strings.NewReplacer("$REPO", fx.url+"/repo/", "$OTHERKEY", fx.url+"/RPM-GPG-KEY-smith-other",
-		"$KEY", fx.url+"/RPM-GPG-KEY-smith-test").Replace(yaml)
-	p := newProject(t, yaml, rootfs)
+	p := newProject(t, fx.expand(yaml), rootfs)
 	for _, d := range contextDirs {
 		mustRun(t, "cp", "-a", filepath.Join(fx.dir, d), filepath.Join(p.dir, d))
 	}
@@ -213,8 +217,7 @@ func TestRPMCache(t *testing.T) {
 	p := rpmProject(t, yaml+"cmd: [/usr/bin/smith-local]\n", map[string]string{"read/a": "1\n"}, "local")
 	p.build(t, installerOpt()...)
 	must(t, os.WriteFile(filepath.Join(p.dir, "rootfs/read/a"), []byte("2\n"), 0o644))
-	fx := getRPMFixtures(t)
-	y := strings.NewReplacer("$REPO", fx.url+"/repo/", "$KEY", fx.url+"/RPM-GPG-KEY-smith-test").Replace(yaml)
+	y := getRPMFixtures(t).expand(yaml)
 	must(t, os.WriteFile(filepath.Join(p.dir, "smith.yaml"),
 		[]byte("# syntax="+testEnv.frontend+"\n# a comment that moves every line down\n"+y+"cmd: [/usr/bin/smith-local, again]\n"), 0o644))
 	img, out := p.build(t, installerOpt()...)

@@ -83,3 +83,31 @@ oci_layer() {
 	m=$(oci_image_manifest "$1" | jq -r .digest | cut -d: -f2)
 	echo "$1/blobs/sha256/$(jq -r '.layers[0].digest' "$1/blobs/sha256/$m" | cut -d: -f2)"
 }
+
+# debootstrap_tarball TARBALL ARCH INCLUDE [PATH...]: debootstrap Debian
+# bookworm (minbase + INCLUDE, comma-separated) for ARCH into a rootfs and
+# pack it into TARBALL, unless TARBALL exists (it is the cache). PATHs inside
+# the rootfs (globs allowed) are removed first, besides apt's caches.
+debootstrap_tarball() {
+	local tarball=$1 arch=$2 include=$3 work log
+	shift 3
+	[ -s "$tarball" ] && return 0
+	local mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+	log "debootstrap Debian bookworm $arch (minbase + $include) from $mirror"
+	mkdir -p "$SMITH_STATE/logs" "$(dirname "$tarball")"
+	log="$SMITH_STATE/logs/debootstrap-$(basename "$tarball" .tar).log"
+	work=$(mktemp -d "$SMITH_STATE/debootstrap.XXXXXX")
+	if ! debootstrap --arch="$arch" --variant=minbase --include="$include" bookworm "$work/rootfs" "$mirror" >"$log" 2>&1; then
+		tail -20 "$log"
+		rm -rf "$work"
+		die "debootstrap failed"
+	fi
+	local p
+	for p in var/cache/apt/archives/'*.deb' var/lib/apt/lists/'*' "$@"; do
+		# shellcheck disable=SC2086 # p is a glob on purpose
+		rm -rf "$work/rootfs/"$p
+	done
+	tar -C "$work/rootfs" --numeric-owner --xattrs -cf "$tarball.tmp" .
+	mv "$tarball.tmp" "$tarball"
+	rm -rf "$work"
+}

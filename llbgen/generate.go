@@ -117,7 +117,7 @@ func Generate(f *config.File, o Options) (*Result, error) {
 		}
 		o.Source, o.SourceImage, rpmMeta = root, nil, &meta
 	}
-	p := HelperPlan(f, o.SourceImage, users, o.Epoch)
+	p := HelperPlan(f, imageEnv(f, inherited(o.SourceImage, o.ParentImage)), users, o.Epoch)
 	p.Manifest = metaMount + ManifestFile
 	if rpmMeta != nil {
 		p.RPM = &plan.RPM{Files: rpmMount + "/" + rpmFilesName, Packages: rpmMount + "/" + rpmPackagesName}
@@ -161,9 +161,10 @@ func Generate(f *config.File, o Options) (*Result, error) {
 // HelperPlan is what the trace step does: copy the closure of paths, lay
 // out the skeleton, volumes and working directory, generate the user
 // database, and hand /write and /run to the runtime user.
-func HelperPlan(f *config.File, src *dockerspec.DockerOCIImage, u *nss.Result, epoch time.Time) plan.Plan {
+// env is the image's environment, for its LD_LIBRARY_PATH.
+func HelperPlan(f *config.File, env []string, u *nss.Result, epoch time.Time) plan.Plan {
 	p := plan.Plan{
-		Trace:    TraceRequest(f, src),
+		Trace:    TraceRequest(f, env),
 		Mkdir:    dirsToCreate(f),
 		Writable: []string{"/write", "/run"},
 		Owner:    plan.Owner{UID: u.UID, GID: u.GID},
@@ -188,7 +189,7 @@ func HelperPlan(f *config.File, src *dockerspec.DockerOCIImage, u *nss.Result, e
 // TraceRequest builds the helper's request: the paths and excludes with
 // their smith.yaml origins, and the library path the image's dynamic loader
 // would see.
-func TraceRequest(f *config.File, src *dockerspec.DockerOCIImage) deps.Request {
+func TraceRequest(f *config.File, env []string) deps.Request {
 	var req deps.Request
 	for _, p := range f.Paths.Items {
 		req.Paths = append(req.Paths, deps.Pattern{Glob: p.Value, Origin: origin(f, p.Pos, fmt.Sprintf("paths[%d]", p.Index))})
@@ -196,7 +197,6 @@ func TraceRequest(f *config.File, src *dockerspec.DockerOCIImage) deps.Request {
 	for _, p := range f.Excludes.Items {
 		req.Excludes = append(req.Excludes, deps.Pattern{Glob: p.Value, Origin: origin(f, p.Pos, fmt.Sprintf("excludes[%d]", p.Index))})
 	}
-	env := inheritedEnv(f, src)
 	for _, kv := range env {
 		if v, ok := strings.CutPrefix(kv, "LD_LIBRARY_PATH="); ok {
 			for _, d := range strings.Split(v, ":") {

@@ -61,7 +61,7 @@ func ImageConfig(f *config.File, o Options, u *nss.Result) *dockerspec.DockerOCI
 		// inherited command as its arguments.
 		c.Cmd = nil
 	}
-	c.Env = pick(f.Env, base.Env)
+	c.Env = imageEnv(f, base)
 	c.WorkingDir = base.WorkingDir
 	if f.Dir.Set {
 		c.WorkingDir = f.Dir.Value
@@ -151,16 +151,10 @@ func inherited(src, parent *dockerspec.DockerOCIImage) dockerspec.DockerOCIImage
 	return c
 }
 
-// inheritedEnv is the environment the image will have, for tracing with
-// its LD_LIBRARY_PATH.
-func inheritedEnv(f *config.File, src *dockerspec.DockerOCIImage) []string {
-	if f.Env.Set {
-		return f.Env.Values()
-	}
-	if src != nil {
-		return src.Config.Env
-	}
-	return nil
+// imageEnv is the environment the image will have: smith.yaml's, else the
+// inherited one.
+func imageEnv(f *config.File, base dockerspec.DockerOCIImageConfig) []string {
+	return pick(f.Env, base.Env)
 }
 
 // pick is smith.yaml's list when set (it replaces the inherited value

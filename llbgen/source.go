@@ -14,10 +14,9 @@ type Source struct {
 	// NAME=…), exactly as written in smith.yaml (credentials removed).
 	Name string
 	// Ref is the image reference to pull when no named context matches.
+	// Credentials in smith's URL form are dropped: registry auth comes from
+	// the builder's session.
 	Ref string
-	// Redacted is true when smith.yaml carried user:pass@ credentials, which
-	// were dropped; registry auth comes from the builder's session instead.
-	Redacted bool
 }
 
 // ImageSource maps a smith.yaml `package` value of type oci to an image
@@ -38,7 +37,6 @@ func ImageSource(pkg string) (Source, error) {
 	if err != nil {
 		return Source{}, fmt.Errorf("parsing image URL: %v", redactURLError(err))
 	}
-	redacted := u.User != nil
 	u.User = nil
 	host := u.Host
 	if host == "" {
@@ -52,7 +50,7 @@ func ImageSource(pkg string) (Source, error) {
 		return Source{}, fmt.Errorf("image URL %s has no repository", u.Redacted())
 	}
 	ref := host + "/" + repo
-	return Source{Name: u.String(), Ref: ref, Redacted: redacted}, nil
+	return Source{Name: u.String(), Ref: ref}, nil
 }
 
 // redactURLError keeps url.Parse errors from echoing credentials.
