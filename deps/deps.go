@@ -31,6 +31,8 @@ type Request struct {
 	Modules []string `json:"modules,omitempty"`
 	// Optional makes patterns that match nothing a non-error.
 	Optional bool `json:"optional,omitempty"`
+	// Infer says what to add beyond DT_NEEDED; the zero value infers all.
+	Infer Infer `json:"infer"`
 }
 
 // Kind is the type of an Entry.
@@ -89,6 +91,14 @@ type Entry struct {
 // directories are only listed when they were requested themselves.
 type Closure struct {
 	Entries []Entry `json:"entries"`
+	// NSS tells the writer to ship nsswitch.conf: a traced program looks
+	// up users, groups or hosts through glibc (or nss: true asked for it).
+	NSS bool `json:"nss,omitempty"`
+	// Dlopen lists every .note.dlopen entry met, included or not.
+	Dlopen []DlopenUse `json:"dlopen,omitempty"`
+	// Notes are warnings for the build log: what inference wanted but was
+	// told not to do, or could not find.
+	Notes []string `json:"notes,omitempty"`
 }
 
 // Resolve computes the closure of req inside fsys. fsys should implement
@@ -105,6 +115,7 @@ func Resolve(fsys fs.FS, req Request) (*Closure, error) {
 	for i, p := range req.Paths {
 		r.requestPattern(i, p)
 	}
+	r.infer()
 	if err := r.err(); err != nil {
 		return nil, err
 	}
@@ -169,5 +180,6 @@ func (r *resolver) closure() *Closure {
 		c.Entries = append(c.Entries, *e)
 	}
 	sort.Slice(c.Entries, func(i, j int) bool { return c.Entries[i].Path < c.Entries[j].Path })
+	c.NSS, c.Dlopen, c.Notes = r.nss, r.dlopens, r.notes
 	return c
 }

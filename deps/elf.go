@@ -20,6 +20,12 @@ type elfFile struct {
 	rpath   []string // DT_RPATH strings, colon lists not yet split
 	runpath []string // DT_RUNPATH strings
 	interp  string
+	// imports holds the undefined dynamic symbols that inference cares
+	// about (see watchedImports); defines the watched defined ones.
+	imports []string
+	defines map[string]bool
+	// dlopen is the object's .note.dlopen metadata.
+	dlopen []DlopenDep
 }
 
 type elfResult struct {
@@ -64,6 +70,10 @@ func (r *resolver) parseELF(p string) (*elfFile, error) {
 	out.interp, err = readInterp(ef)
 	if err != nil {
 		return nil, fmt.Errorf("reading interpreter of %s: %w", p, err)
+	}
+	readSymbols(ef, out)
+	if out.dlopen, err = readDlopenNotes(ef); err != nil {
+		return nil, fmt.Errorf("reading .note.dlopen of %s: %w", p, err)
 	}
 	return out, nil
 }

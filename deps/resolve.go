@@ -29,8 +29,16 @@ type resolver struct {
 	walked  map[string]bool
 	elfs    map[string]elfResult
 	traced  map[string]bool
-	ldconf  []string
-	ldDone  bool
+	// tracedELF and elfOrder are the physical ELF objects traced, as a set
+	// and in the order met, for inference.
+	tracedELF map[string]bool
+	elfOrder  []string
+	inferred  map[string]bool // inferences done, by name
+	notes     []string
+	dlopens   []DlopenUse
+	nss       bool
+	ldconf    []string
+	ldDone    bool
 
 	errs    []error
 	errSeen map[string]bool
@@ -45,6 +53,9 @@ func newResolver(fsys fs.FS, req Request) *resolver {
 		elfs:    map[string]elfResult{},
 		traced:  map[string]bool{},
 		errSeen: map[string]bool{},
+
+		tracedELF: map[string]bool{},
+		inferred:  map[string]bool{},
 	}
 	r.links, _ = fsys.(fs.ReadLinkFS)
 	return r
@@ -227,7 +238,7 @@ func (r *resolver) request(p, reason, origin string) error {
 	if fi.IsDir() {
 		return r.walk(phys, phys, origin)
 	}
-	r.trace(phys, origin, nil)
+	r.trace(phys, origin, nil, true)
 	return nil
 }
 
@@ -260,7 +271,7 @@ func (r *resolver) walk(dir, top, origin string) error {
 			}
 		case fi.Mode().IsRegular():
 			r.add(p, File, fi, "", reason)
-			r.trace(p, origin, nil)
+			r.trace(p, origin, nil, fi.Mode()&0o111 != 0)
 		case fi.Mode()&fs.ModeSymlink != 0:
 			t, err := r.readlink(p)
 			if err != nil {

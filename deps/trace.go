@@ -8,10 +8,12 @@ import (
 )
 
 // trace adds the interpreter and the DT_NEEDED libraries of the physical
-// file p, recursively. inherited holds the expanded DT_RPATH directories of
-// the objects that loaded p, nearest first. origin is the Origin of the
-// request that pulled p in, for error messages.
-func (r *resolver) trace(p, origin string, inherited []string) {
+// file p, recursively, and the libraries its .note.dlopen metadata asks
+// for. inherited holds the expanded DT_RPATH directories of the objects that
+// loaded p, nearest first. origin is the Origin of the request that pulled p
+// in, for error messages. A file that is not ELF but starts with "#!" gets
+// its interpreter instead, when script says it may be run.
+func (r *resolver) trace(p, origin string, inherited []string, script bool) {
 	key := p + "\x00" + strings.Join(inherited, ":")
 	if r.traced[key] {
 		return
@@ -23,11 +25,19 @@ func (r *resolver) trace(p, origin string, inherited []string) {
 		r.fail(withOrigin(origin, err))
 		return
 	}
-	if f == nil || (f.typ != elf.ET_EXEC && f.typ != elf.ET_DYN) {
+	if f == nil {
+		if script {
+			r.shebang(p, origin)
+		}
 		return
 	}
-	a := archOf(f)
-	dir := path.Dir(p)
+	if f.typ != elf.ET_EXEC && f.typ != elf.ET_DYN {
+		return
+	}
+	if !r.tracedELF[p] {
+		r.tracedELF[p] = true
+		r.elfOrder = append(r.elfOrder, p)
+	}
 
 	if f.interp != "" {
 		ip := cleanAbs(f.interp)
@@ -39,26 +49,11 @@ func (r *resolver) trace(p, origin string, inherited []string) {
 			r.fail(&MissingLibraryError{Origin: origin, File: p, Soname: f.interp, Searched: []string{ip}})
 		case !r.excluded(ip) && !r.excluded(found):
 			r.placeLib(ip, "interpreter of "+p, origin)
-			r.trace(found, origin, nil)
+			r.trace(found, origin, nil, false)
 		}
 	}
 
-	// ld.so ignores DT_RPATH, the object's own and its loaders', when the
-	// object has DT_RUNPATH.
-	var rpath, own []string
-	if len(f.runpath) == 0 {
-		own = expandList(f.rpath, dir, a)
-		rpath = append(append(rpath, own...), inherited...)
-	}
-	childInherited := append(append([]string(nil), own...), inherited...)
-	var dirs []string
-	dirs = append(dirs, rpath...)
-	dirs = append(dirs, expandList(r.req.LibraryPath, dir, a)...)
-	dirs = append(dirs, expandList(f.runpath, dir, a)...)
-	dirs = append(dirs, r.ldsoConf()...)
-	dirs = append(dirs, a.defaultDirs()...)
-	dirs = dedupe(dirs)
-
+	dirs, childInherited := r.searchDirs(f, p, inherited)
 	for _, soname := range f.needed {
 		hit, found, searched, err := r.lookup(soname, dirs, f)
 		if err != nil {
@@ -73,11 +68,12 @@ func (r *resolver) trace(p, origin string, inherited []string) {
 			continue // the user asked for it to be left out
 		}
 		r.placeLib(hit, fmt.Sprintf("NEEDED by %s (%s)", p, soname), origin)
-		r.trace(found, origin, childInherited)
+		r.trace(found, origin, childInherited, false)
 	}
+	r.traceDlopen(f, p, origin, dirs)
 
-	// Modules a program loads at run time (NSS): searched like its own
-	// libraries, kept when found, skipped when not.
+	// Modules a program loads at run time (nss: true): searched like its
+	// own libraries, kept when found, skipped when not.
 	if f.interp != "" {
 		for _, soname := range r.req.Modules {
 			hit, found, _, err := r.lookup(soname, dirs, f)
@@ -89,9 +85,31 @@ func (r *resolver) trace(p, origin string, inherited []string) {
 				continue
 			}
 			r.placeLib(hit, fmt.Sprintf("module for %s (%s)", p, soname), origin)
-			r.trace(found, origin, nil)
+			r.trace(found, origin, nil, false)
 		}
 	}
+}
+
+// searchDirs returns where ld.so looks for the libraries of the object f at
+// the physical path p, and the DT_RPATH directories its own libraries
+// inherit.
+func (r *resolver) searchDirs(f *elfFile, p string, inherited []string) (dirs, childInherited []string) {
+	a := archOf(f)
+	dir := path.Dir(p)
+	// ld.so ignores DT_RPATH, the object's own and its loaders', when the
+	// object has DT_RUNPATH.
+	var rpath, own []string
+	if len(f.runpath) == 0 {
+		own = expandList(f.rpath, dir, a)
+		rpath = append(append(rpath, own...), inherited...)
+	}
+	childInherited = append(append([]string(nil), own...), inherited...)
+	dirs = append(dirs, rpath...)
+	dirs = append(dirs, expandList(r.req.LibraryPath, dir, a)...)
+	dirs = append(dirs, expandList(f.runpath, dir, a)...)
+	dirs = append(dirs, r.ldsoConf()...)
+	dirs = append(dirs, a.defaultDirs()...)
+	return dedupe(dirs), childInherited
 }
 
 // lookup finds soname in dirs as ld.so would for the object f: the first

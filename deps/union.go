@@ -62,10 +62,9 @@ func (u unionFS) ReadDir(name string) ([]fs.DirEntry, error) {
 	return out, nil
 }
 
-// ELFFiles lists the regular files under the root of fsys whose content
-// starts with the ELF magic, as absolute paths in walk order. Symlinks are
-// not followed.
-func ELFFiles(fsys fs.FS) ([]string, error) {
+// Programs lists the files of fsys that need tracing when they are copied:
+// ELF files, and scripts ("#!") with an exec bit. Paths are absolute.
+func Programs(fsys fs.FS) ([]string, error) {
 	var out []string
 	err := fs.WalkDir(fsys, ".", func(name string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -80,8 +79,14 @@ func ELFFiles(fsys fs.FS) ([]string, error) {
 		}
 		defer f.Close()
 		var magic [4]byte
-		if n, _ := f.Read(magic[:]); n == 4 && string(magic[:]) == "\x7fELF" {
+		n, _ := f.Read(magic[:])
+		switch {
+		case n == 4 && string(magic[:]) == "\x7fELF":
 			out = append(out, "/"+name)
+		case n >= 2 && string(magic[:2]) == "#!":
+			if info, err := d.Info(); err == nil && info.Mode()&0o111 != 0 {
+				out = append(out, "/"+name)
+			}
 		}
 		return nil
 	})

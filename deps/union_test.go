@@ -21,15 +21,17 @@ func TestUnionTracesOverlayFiles(t *testing.T) {
 		"opt/app/bin/app":       fixture(t, "app", 0o755),
 		"opt/app/lib/libb.so.1": fixture(t, "libb.so", 0o644),
 		"opt/app/bin/hidden":    txt("upper"),
+		"opt/app/bin/run.sh":    exe("#!/bin/sh\n"),
+		"opt/app/doc.sh":        txt("#!/bin/sh\n"), // not executable
 	}
 	u := Union(upper, lower)
 
-	elves, err := ELFFiles(upper)
+	elves, err := Programs(upper)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(elves, []string{"/opt/app/bin/app", "/opt/app/lib/libb.so.1"}) {
-		t.Errorf("ELFFiles = %q", elves)
+	if !slices.Equal(elves, []string{"/opt/app/bin/app", "/opt/app/bin/run.sh", "/opt/app/lib/libb.so.1"}) {
+		t.Errorf("Programs = %q", elves)
 	}
 	c, err := Resolve(u, paths("/opt/app/bin/app"))
 	if err != nil {
@@ -53,7 +55,7 @@ func TestUnionTracesOverlayFiles(t *testing.T) {
 	for _, e := range ents {
 		names = append(names, e.Name())
 	}
-	if !slices.Equal(names, []string{"app", "hidden", "keep"}) {
+	if !slices.Equal(names, []string{"app", "hidden", "keep", "run.sh"}) {
 		t.Errorf("ReadDir = %q", names)
 	}
 }
