@@ -86,15 +86,21 @@ type File struct {
 	Installer      String // the image that runs dnf
 	Releasever     String // dnf's $releasever; default: the installer's
 	Repos          []Repo
-	InstallerRepos Bool           // use the installer's own repos too (default true)
-	LocalGPGCheck  Bool           // localpkg_gpgcheck: verify local RPM files (default true)
-	Keys           map[string]Pos // position of each top-level key present
+	InstallerRepos Bool // use the installer's own repos too (default true)
+	LocalGPGCheck  Bool // localpkg_gpgcheck: verify local RPM files (default true)
+	// What smith infers beyond DT_NEEDED, and the probe that checks it.
+	Charsets List           // gconv charsets iconv(3) can use; unset means config.DefaultCharsets
+	Dlopen   String         // lowest .note.dlopen priority that joins the closure (default required)
+	CACerts  Bool           // cacerts: bring the CA bundle for TLS libraries (default true)
+	Probes   []Probe        // probe: commands run against the finished image
+	Keys     map[string]Pos // position of each top-level key present
 }
 
 var topKeys = []string{
 	"package", "type", "paths", "excludes", "parent", "nss", "root", "user",
 	"groups", "mounts", "entrypoint", "cmd", "dir", "env", "labels", "ports", "mock",
 	"installer", "releasever", "repos", "installer_repos", "localpkg_gpgcheck",
+	"charsets", "dlopen", "cacerts", "probe",
 }
 
 var mockKeys = []string{
@@ -270,6 +276,14 @@ func (p *parser) topField(f *File, e entry) error {
 		f.InstallerRepos, err = p.boolean(v, k)
 	case "localpkg_gpgcheck":
 		f.LocalGPGCheck, err = p.boolean(v, k)
+	case "charsets":
+		f.Charsets, err = p.list(v, k, false, checkCharset)
+	case "dlopen":
+		f.Dlopen, err = p.dlopenLevel(v, k)
+	case "cacerts":
+		f.CACerts, err = p.boolean(v, k)
+	case "probe":
+		f.Probes, err = p.probes(v, k)
 	default:
 		return p.unknownKey(e, "", topKeys)
 	}

@@ -33,6 +33,19 @@ type normalized struct {
 	Repos            []normalizedRepo `json:"repos,omitempty"`
 	InstallerRepos   *bool            `json:"installer_repos,omitempty"`
 	LocalPkgGPGCheck *bool            `json:"localpkg_gpgcheck,omitempty"`
+
+	Charsets []string          `json:"charsets,omitempty"`
+	Dlopen   string            `json:"dlopen,omitempty"`
+	CACerts  *bool             `json:"cacerts,omitempty"`
+	Probe    []normalizedProbe `json:"probe,omitempty"`
+}
+
+type normalizedProbe struct {
+	Run     []string `json:"run"`
+	Exit    int      `json:"exit,omitempty"`
+	Output  string   `json:"output,omitempty"`
+	Stdin   string   `json:"stdin,omitempty"`
+	Network bool     `json:"network,omitempty"`
 }
 
 type normalizedRepo struct {
@@ -97,6 +110,17 @@ func (f *File) Normalized() (string, error) {
 	}
 	if f.LocalGPGCheck.Set {
 		n.LocalPkgGPGCheck = &f.LocalGPGCheck.Value
+	}
+	if f.Charsets.Set {
+		n.Charsets = append([]string{}, f.Charsets.Values()...)
+	}
+	n.Dlopen = f.Dlopen.Value
+	if f.CACerts.Set {
+		n.CACerts = &f.CACerts.Value
+	}
+	for _, pr := range f.Probes {
+		n.Probe = append(n.Probe, normalizedProbe{Run: pr.Run.Values(), Exit: pr.Exit,
+			Output: pr.Output.Value, Stdin: pr.Stdin.Value, Network: pr.Network.Value})
 	}
 	b, err := json.Marshal(n)
 	return string(b), err

@@ -38,8 +38,10 @@ func TestHello(t *testing.T) {
 		t.Errorf("image has %d layers, want 1", img.layers)
 	}
 	// Exactly cat's closure (with the merged-/usr links on the way to the
-	// loader), the skeleton and rootfs/: nothing else from the source image.
-	want := []string{"/dev", "/lib", "/lib64", "/proc", "/read", "/read/data", "/run", "/sys", "/usr", "/usr/bin",
+	// loader), the skeleton, the user database and rootfs/: nothing else
+	// from the source image, and nothing inferred (cat looks nothing up,
+	// converts no charset, speaks no TLS).
+	want := []string{"/dev", "/etc", "/etc/group", "/etc/passwd", "/lib", "/lib64", "/proc", "/read", "/read/data", "/run", "/sys", "/usr", "/usr/bin",
 		"/usr/bin/cat", "/usr/lib", "/usr/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
 		"/usr/lib/x86_64-linux-gnu/libc.so.6", "/usr/lib64", "/usr/lib64/ld-linux-x86-64.so.2", "/write"}
 	if got := img.paths(); !slices.Equal(got, want) {
@@ -95,7 +97,7 @@ func TestHello(t *testing.T) {
 	if d, _ := m["distro"].(map[string]any); d["id"] != "debian" || d["versionID"] != "12" {
 		t.Errorf("distro = %v", m["distro"])
 	}
-	if unowned, _ := json.Marshal(m["unowned"]); string(unowned) != `["/read/data"]` {
+	if unowned, _ := json.Marshal(m["unowned"]); string(unowned) != `["/etc/group","/etc/passwd","/read/data"]` {
 		t.Errorf("unowned = %s", unowned)
 	}
 	// Env is inherited from the source image, which sets PATH.

@@ -145,6 +145,9 @@ func Build(ctx context.Context, c client.Client) (*client.Result, error) {
 		if err != nil {
 			return nil, err
 		}
+		if err := runProbes(ctx, c, gen.Probes, target, bc.CacheImports); err != nil {
+			return nil, err
+		}
 		atts, err := attestations(ctx, c, bc, gen.Manifest, target, f.Type.Value == config.TypeMock, epoch)
 		if err != nil {
 			return nil, err
@@ -189,6 +192,25 @@ func solveRef(ctx context.Context, c client.Client, st llb.State, p ocispecs.Pla
 		return nil, err
 	}
 	return res.SingleRef()
+}
+
+// runProbes solves smith.yaml's probe steps, all at once: each runs its
+// command against the finished image and fails the build when it does not
+// pass. Nothing of them reaches the image.
+func runProbes(ctx context.Context, c client.Client, probes []llb.State, p ocispecs.Platform, cache []client.CacheOptionsEntry) error {
+	if len(probes) == 0 {
+		return nil
+	}
+	st := probes[0]
+	if len(probes) > 1 {
+		st = llb.Merge(probes, llb.WithCustomName("[smith] probes"))
+	}
+	def, err := st.Marshal(ctx, llb.Platform(p))
+	if err != nil {
+		return fmt.Errorf("marshaling probes: %w", err)
+	}
+	_, err = c.Solve(ctx, client.SolveRequest{Definition: def.ToPB(), CacheImports: cache, Evaluate: true})
+	return err
 }
 
 // sourceDateEpoch reads SOURCE_DATE_EPOCH (buildctl and buildx forward the

@@ -85,19 +85,20 @@ oci_layer() {
 }
 
 # debootstrap_tarball TARBALL ARCH INCLUDE [PATH...]: debootstrap Debian
-# bookworm (minbase + INCLUDE, comma-separated) for ARCH into a rootfs and
-# pack it into TARBALL, unless TARBALL exists (it is the cache). PATHs inside
-# the rootfs (globs allowed) are removed first, besides apt's caches.
+# $SUITE (default bookworm; minbase + INCLUDE, comma-separated) for ARCH into
+# a rootfs and pack it into TARBALL, unless TARBALL exists (it is the cache).
+# PATHs inside the rootfs (globs allowed) are removed first, besides apt's
+# caches.
 debootstrap_tarball() {
-	local tarball=$1 arch=$2 include=$3 work log
+	local tarball=$1 arch=$2 include=$3 work log suite=${SUITE:-bookworm}
 	shift 3
 	[ -s "$tarball" ] && return 0
 	local mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
-	log "debootstrap Debian bookworm $arch (minbase + $include) from $mirror"
+	log "debootstrap Debian $suite $arch (minbase + $include) from $mirror"
 	mkdir -p "$SMITH_STATE/logs" "$(dirname "$tarball")"
 	log="$SMITH_STATE/logs/debootstrap-$(basename "$tarball" .tar).log"
 	work=$(mktemp -d "$SMITH_STATE/debootstrap.XXXXXX")
-	if ! debootstrap --arch="$arch" --variant=minbase --include="$include" bookworm "$work/rootfs" "$mirror" >"$log" 2>&1; then
+	if ! debootstrap --arch="$arch" --variant=minbase --include="$include" "$suite" "$work/rootfs" "$mirror" >"$log" 2>&1; then
 		tail -20 "$log"
 		rm -rf "$work"
 		die "debootstrap failed"

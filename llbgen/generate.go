@@ -83,6 +83,9 @@ type Result struct {
 	// Manifest holds ManifestFile: which package each file of the image
 	// comes from (RPM builds, and sources with a dpkg database).
 	Manifest llb.State
+	// Probes are smith.yaml's probe steps; solving one runs it against
+	// State and fails when it does not pass.
+	Probes []llb.State
 }
 
 // ManifestFile is the package manifest's path in Result.Manifest.
@@ -155,7 +158,12 @@ func Generate(f *config.File, o Options) (*Result, error) {
 		// The parent's layers stay below ours, as separate layers.
 		out = llb.Merge([]llb.State{*o.Parent, out}, llb.WithCustomName("[smith] stack on parent "+config.Redact(f.Parent.Value)))
 	}
-	return &Result{State: out, Image: ImageConfig(f, o, users), Manifest: manifest}, nil
+	img := ImageConfig(f, o, users)
+	checks, err := probes(f, o, out, img, users)
+	if err != nil {
+		return nil, err
+	}
+	return &Result{State: out, Image: img, Manifest: manifest, Probes: checks}, nil
 }
 
 // HelperPlan is what the trace step does: copy the closure of paths, lay
@@ -173,17 +181,55 @@ func HelperPlan(f *config.File, env []string, u *nss.Result, epoch time.Time) pl
 	if f.Root.Value {
 		p.Owner = plan.Owner{}
 	}
-	if u.Generate {
-		p.Files = []plan.File{
-			{Path: "/etc/passwd", Mode: 0o644, Data: u.Passwd},
-			{Path: "/etc/group", Mode: 0o644, Data: u.Group},
-			{Path: "/etc/nsswitch.conf", Mode: 0o644, Data: u.NSSwitch},
-		}
+	// The runtime user always resolves: passwd and group are written unless
+	// paths bring their own; smith.yaml's user, groups or nss: true make
+	// them (and nsswitch.conf) win over the source's, as in smith.
+	// nsswitch.conf otherwise comes only when a program looks something up.
+	p.Files = []plan.File{
+		{Path: "/etc/passwd", Mode: 0o644, Data: u.Passwd, IfAbsent: !u.Generate},
+		{Path: "/etc/group", Mode: 0o644, Data: u.Group, IfAbsent: !u.Generate},
+		{Path: "/etc/nsswitch.conf", Mode: 0o644, Data: u.NSSwitch, IfAbsent: !u.Generate},
 	}
+	if !u.Generate {
+		p.Files[2].When = plan.WhenNSS
+	}
+	p.Trace.Infer = inference(f, env)
 	if f.NSS.Value {
 		p.Trace.Modules = u.Modules
 	}
 	return p
+}
+
+// inference turns smith.yaml's nss, charsets, cacerts and dlopen into what
+// the helper infers; unset fields leave it to smith.
+func inference(f *config.File, env []string) deps.Infer {
+	var in deps.Infer
+	if f.NSS.Set {
+		in.NSS = deps.Off
+		if f.NSS.Value {
+			in.NSS = deps.On
+		}
+	}
+	if f.Charsets.Set {
+		in.Charsets = f.Charsets.Values()
+		if len(in.Charsets) == 0 {
+			in.Gconv = deps.Off
+		}
+	}
+	if f.CACerts.Set && !f.CACerts.Value {
+		in.CACerts = deps.Off
+	}
+	in.Dlopen = deps.DlopenPriority(f.Dlopen.Value)
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			for _, d := range strings.Split(v, ":") {
+				if strings.HasPrefix(d, "/") {
+					in.Path = append(in.Path, d)
+				}
+			}
+		}
+	}
+	return in
 }
 
 // TraceRequest builds the helper's request: the paths and excludes with

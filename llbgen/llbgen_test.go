@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -324,9 +325,39 @@ func TestUsers(t *testing.T) {
 	if p := HelperPlan(parse(t, "user: web\n"), nil, mustUsers(t, "user: web\n"), time.Unix(0, 0)); len(p.Trace.Modules) != 0 || len(p.Files) != 3 {
 		t.Errorf("user: web plan = %+v", p)
 	}
-	// root: true runs as 0:0 and hands nothing to another user.
-	if p := HelperPlan(parse(t, "root: true\n"), nil, mustUsers(t, "root: true\n"), time.Unix(0, 0)); p.Owner != (plan.Owner{}) || len(p.Files) != 0 {
+	// root: true runs as 0:0 and hands nothing to another user; the user
+	// database is still there, yielding to one the paths bring.
+	if p := HelperPlan(parse(t, "root: true\n"), nil, mustUsers(t, "root: true\n"), time.Unix(0, 0)); p.Owner != (plan.Owner{}) || len(p.Files) != 3 || !p.Files[0].IfAbsent {
 		t.Errorf("root plan = %+v", p)
+	}
+	// With nothing said, passwd and group name the default user, and
+	// nsswitch.conf waits for a program that looks something up.
+	p = HelperPlan(parse(t, "paths: [/x]\npackage: img\n"), nil, mustUsers(t, ""), time.Unix(0, 0))
+	if len(p.Files) != 3 || !strings.Contains(p.Files[0].Data, "smith:x:10:10:") || !strings.Contains(p.Files[1].Data, "smith:x:10:") ||
+		!p.Files[0].IfAbsent || p.Files[2].When != plan.WhenNSS || p.Trace.Infer.NSS != deps.Auto {
+		t.Errorf("default plan = %+v", p)
+	}
+	if p := HelperPlan(parse(t, "user: \"1000:1000\"\n"), nil, mustUsers(t, "user: \"1000:1000\"\n"), time.Unix(0, 0)); !strings.Contains(p.Files[0].Data, "smith:x:1000:1000:") {
+		t.Errorf("numeric user has no entry: %+v", p.Files[0])
+	}
+}
+
+func TestInference(t *testing.T) {
+	env := []string{"PATH=/usr/local/bin:relative:/usr/bin", "LD_LIBRARY_PATH=/opt/lib"}
+	for _, tc := range []struct {
+		yaml string
+		want deps.Infer
+	}{
+		{"", deps.Infer{Path: []string{"/usr/local/bin", "/usr/bin"}}},
+		{"nss: true\n", deps.Infer{NSS: deps.On, Path: []string{"/usr/local/bin", "/usr/bin"}}},
+		{"nss: false\ncacerts: false\ncharsets: []\ndlopen: none\n", deps.Infer{NSS: deps.Off, CACerts: deps.Off,
+			Gconv: deps.Off, Dlopen: deps.DlopenNone, Path: []string{"/usr/local/bin", "/usr/bin"}}},
+		{"charsets: [latin1, all]\ndlopen: Recommended\n", deps.Infer{Charsets: []string{"latin1", "all"},
+			Dlopen: deps.DlopenRecommended, Path: []string{"/usr/local/bin", "/usr/bin"}}},
+	} {
+		if got := inference(parse(t, tc.yaml), env); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%q: inference = %+v, want %+v", tc.yaml, got, tc.want)
+		}
 	}
 
 	for _, tc := range []struct{ yaml, want string }{

@@ -43,10 +43,41 @@ type File struct {
 	Path string `json:"path"`
 	Mode uint32 `json:"mode"`
 	Data string `json:"data"`
+	// IfAbsent skips the file when the closure already has one at Path
+	// (smith.yaml's paths brought their own).
+	IfAbsent bool `json:"ifAbsent,omitempty"`
+	// When names the inference that must have fired for the file to be
+	// written: WhenNSS, or "" for always.
+	When string `json:"when,omitempty"`
 }
+
+// WhenNSS writes a file only when the closure needs NSS (deps.Closure.NSS).
+const WhenNSS = "nss"
 
 // Owner is a numeric user and group.
 type Owner struct {
 	UID int `json:"uid"`
 	GID int `json:"gid"`
+}
+
+// ProbeEnv names the environment variable that carries a JSON Probe to the
+// helper's probe command.
+const ProbeEnv = "SMITH_PROBE"
+
+// Probe is one smith.yaml probe, as the helper runs it against the
+// finished image.
+type Probe struct {
+	// Origin names the probe in messages ("smith.yaml:12:3: probe[0]").
+	Origin string `json:"origin"`
+	// Args is the command; Args[0] is looked up in the image's PATH.
+	Args []string `json:"args"`
+	// Exit is the exit code the command must return.
+	Exit int `json:"exit"`
+	// Output, when not empty, must occur in stdout or stderr.
+	Output string `json:"output,omitempty"`
+	// Stdin is fed to the command.
+	Stdin string `json:"stdin,omitempty"`
+	// Source is where the source tree is mounted: a failed lookup of a
+	// path the source has is reported as a file to add to paths.
+	Source string `json:"source"`
 }

@@ -5,6 +5,7 @@
 // BuildKit starts it from the frontend image). Subcommands:
 //
 //	trace    resolve the ELF closure of paths in a root folder (the in-build helper; also useful by hand)
+//	probe    run a smith.yaml probe against the finished image (in-build)
 //	llb      print the LLB of a smith.yaml without a daemon, for debugging
 //	version  print the version
 package main
@@ -40,10 +41,12 @@ func main() {
 		err = runLLB(args, os.Stdout)
 	case "unpack":
 		err = runUnpack(args, os.Stdout, os.Stderr)
+	case "probe":
+		err = runProbe(appcontext.Context(), args, os.Stdout, os.Stderr)
 	case "version", "--version", "-v":
 		fmt.Println("smith-frontend", version)
 	default:
-		err = fmt.Errorf("unknown command %q (want trace, unpack, llb or version; no arguments serves BuildKit)", cmd)
+		err = fmt.Errorf("unknown command %q (want trace, unpack, probe, llb or version; no arguments serves BuildKit)", cmd)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "error:", err)

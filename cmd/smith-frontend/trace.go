@@ -87,8 +87,8 @@ func runTrace(args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("opening overlay: %w", err)
 		default:
 			defer ovl.Close()
-			// ELF files the overlay adds need their libraries too.
-			elves, err := deps.ELFFiles(ovl.FS())
+			// ELF files and scripts the overlay adds need their libraries and interpreters too.
+			elves, err := deps.Programs(ovl.FS())
 			if err != nil {
 				return fmt.Errorf("reading overlay: %w", err)
 			}
@@ -107,6 +107,9 @@ func runTrace(args []string, stdout, stderr io.Writer) error {
 		if err := closure.Why(stdout); err != nil {
 			return err
 		}
+		for _, n := range closure.Notes {
+			fmt.Fprintln(stderr, "warning:", n)
+		}
 	}
 	if *out == "" {
 		return nil
@@ -119,9 +122,7 @@ func runTrace(args []string, stdout, stderr io.Writer) error {
 		UID:      p.Owner.UID,
 		GID:      p.Owner.GID,
 	}
-	for _, f := range p.Files {
-		opt.Files = append(opt.Files, tree.File{Path: f.Path, Mode: fs.FileMode(f.Mode), Data: []byte(f.Data)})
-	}
+	opt.Files = generatedFiles(p.Files, closure)
 	if err := tree.Write(*root, closure, *out, p.Mkdir, opt); err != nil {
 		return err
 	}
@@ -213,6 +214,23 @@ func dpkgDB(src *os.Root) (*manifest.DB, error) {
 		return p
 	}
 	return manifest.ParseDpkg(string(status), lists, canon)
+}
+
+// generatedFiles picks the plan's generated files that apply to the
+// closure.
+func generatedFiles(files []plan.File, c *deps.Closure) []tree.File {
+	have := map[string]bool{}
+	for _, e := range c.Entries {
+		have[e.Path] = true
+	}
+	var out []tree.File
+	for _, f := range files {
+		if (f.When == plan.WhenNSS && !c.NSS) || (f.IfAbsent && have[f.Path]) {
+			continue
+		}
+		out = append(out, tree.File{Path: f.Path, Mode: fs.FileMode(f.Mode), Data: []byte(f.Data)})
+	}
+	return out
 }
 
 // escapeGlob quotes the glob metacharacters of a literal path.
