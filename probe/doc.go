@@ -11,6 +11,10 @@
 // or the directory file descriptor when the call enters, and records the
 // path when the call returns -ENOENT.
 //
+// Run can be called from several goroutines at once and alongside os/exec:
+// each call traces on its own locked OS thread and never reaps a child
+// that it did not start.
+//
 // Tracing is supported on linux/amd64 and linux/arm64 only; elsewhere Run
 // returns an error that wraps errors.ErrUnsupported.
 //

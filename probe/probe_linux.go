@@ -9,6 +9,7 @@ import (
 	"os"
 	"runtime"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -135,10 +136,13 @@ func traceThread(path string, args []string, attr *syscall.ProcAttr, startc chan
 // tracing thread.
 type tracer struct {
 	top      int
+	self     int // tid of the tracing thread
 	tracees  map[int]*tracee
 	exitCode int
 	topDone  bool
 	draining bool // the top process is gone: kill whatever is left
+
+	pollDelay time.Duration // current backoff of next's polling
 
 	misses  []Miss
 	seen    map[missKey]bool
@@ -163,48 +167,41 @@ type lookup struct {
 // missKey is what makes a Miss unique.
 type missKey struct{ path, exe string }
 
-// newTracer returns a tracer for the stopped top process top.
+// newTracer returns a tracer for the stopped top process top. It must be
+// called on the tracing thread.
 func newTracer(top int) *tracer {
 	return &tracer{
 		top:     top,
+		self:    unix.Gettid(),
 		tracees: map[int]*tracee{},
 		seen:    map[missKey]bool{},
 		scratch: make([]byte, maxPath),
 	}
 }
 
-// run traces until every tracee has been reaped.
+// run traces until the top process has exited and every tracee we know
+// of has been reaped. (Waiting for ECHILD instead would also wait for
+// children that other goroutines started; see next.)
 func (t *tracer) run() (*Result, error) {
 	if err := t.attach(); err != nil {
 		return nil, err
 	}
-	for {
-		tid, ws, err := waitAny()
+	for !t.topDone || len(t.tracees) > 0 {
+		tid, ws, err := t.next()
 		if errors.Is(err, unix.ECHILD) {
-			break
+			break // nothing left to wait for, whatever the map says
 		}
 		if err != nil {
 			return nil, fmt.Errorf("probe: waiting for traced processes: %w", err)
 		}
-		t.handle(tid, ws)
+		if tid > 0 {
+			t.handle(tid, ws)
+		}
 	}
 	if !t.topDone {
 		return nil, errors.New("probe: traced process vanished without an exit status")
 	}
 	return &Result{ExitCode: t.exitCode, Misses: t.misses}, nil
-}
-
-// waitAny waits for the next stop or exit of any tracee. __WALL includes
-// threads; __WNOTHREAD keeps the wait from reaping children that other
-// goroutines started from other threads of this process.
-func waitAny() (int, unix.WaitStatus, error) {
-	for {
-		var ws unix.WaitStatus
-		tid, err := unix.Wait4(-1, &ws, unix.WALL|unix.WNOTHREAD, nil)
-		if err != unix.EINTR {
-			return tid, ws, err
-		}
-	}
 }
 
 // attach takes the top process from its post-exec SIGTRAP stop (which

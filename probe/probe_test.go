@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -388,6 +389,26 @@ func TestConcurrentRuns(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+func TestDoesNotReapOtherChildren(t *testing.T) {
+	// With one P, the tracer goroutine tends to run on the very thread
+	// that just forked cmd, so cmd's zombie is among the children its
+	// waits can see; Run must leave it to cmd.Wait.
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	for range 5 {
+		cmd := exec.Command("true")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		res := probeRun(t, Command{Args: []string{"sleep", "0.05"}})
+		if res.ExitCode != 0 {
+			t.Errorf("exit code %d, want 0", res.ExitCode)
+		}
+		if err := cmd.Wait(); err != nil {
+			t.Errorf("Wait for a child started outside Run: %v", err)
+		}
+	}
 }
 
 func TestStdoutPassedThrough(t *testing.T) {
