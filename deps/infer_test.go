@@ -413,3 +413,63 @@ func TestShebang(t *testing.T) {
 		t.Errorf("a plain file: %v %v", c, err)
 	}
 }
+
+// TestDlopenEdges: .note.dlopen libraries join the closure up to the
+// configured priority, the first alternative found wins, and a required
+// library that is nowhere is an error.
+func TestDlopenEdges(t *testing.T) {
+	note := dlopenNoteC(`[{"soname":["libzstd.so.2","libzstd.so.1"],"feature":"zstd","priority":"required"},` +
+		`{"soname":["liblz4.so.1"],"feature":"lz4"},{"soname":["libbz2.so.1"],"priority":"suggested"}]`)
+	prog := cc(t, "void _start(void) { for (;;) {} }\n"+note, "-pie", "-Wl,--dynamic-linker=/lib64/ld-linux-x86-64.so.2")
+	root := func() fstest.MapFS {
+		return fstest.MapFS{
+			"lib64":                          lnk("usr/lib64"),
+			"usr/lib64/ld-linux-x86-64.so.2": sharedLib(t, "ld-linux-x86-64.so.2"),
+			"usr/bin/prog":                   prog,
+			"usr/lib64/libzstd.so.1":         sharedLib(t, "libzstd.so.1"),
+			"usr/lib64/liblz4.so.1":          sharedLib(t, "liblz4.so.1"),
+			"usr/lib64/libbz2.so.1":          sharedLib(t, "libbz2.so.1"),
+		}
+	}
+	for _, tc := range []struct {
+		level DlopenPriority
+		want  []string
+	}{
+		{"", []string{"/usr/lib64/libzstd.so.1"}},
+		{DlopenRecommended, []string{"/usr/lib64/liblz4.so.1", "/usr/lib64/libzstd.so.1"}},
+		{DlopenSuggested, []string{"/usr/lib64/libbz2.so.1", "/usr/lib64/liblz4.so.1", "/usr/lib64/libzstd.so.1"}},
+		{DlopenNone, nil},
+	} {
+		c, err := Resolve(root(), Request{Paths: []Pattern{{Glob: "/usr/bin/prog"}}, Infer: Infer{Dlopen: tc.level}})
+		if err != nil {
+			t.Fatalf("%q: %v", tc.level, err)
+		}
+		var libs []string
+		for _, p := range entryPaths(c) {
+			if strings.HasPrefix(p, "/usr/lib64/lib") {
+				libs = append(libs, p)
+			}
+		}
+		if strings.Join(libs, " ") != strings.Join(tc.want, " ") {
+			t.Errorf("%q: libraries %q, want %q", tc.level, libs, tc.want)
+		}
+		if len(c.Dlopen) != 3 || c.Dlopen[0].Found != "libzstd.so.1" {
+			t.Errorf("%q: dlopen record %+v", tc.level, c.Dlopen)
+		}
+		if tc.level == "" {
+			if r := reasonsOf(c, "/usr/lib64/libzstd.so.1"); r != "dlopen()ed by /usr/bin/prog (libzstd.so.1, .note.dlopen required, feature zstd)" {
+				t.Errorf("reason %q", r)
+			}
+			var b strings.Builder
+			if err := c.Why(&b); err != nil || !strings.Contains(b.String(), "recommended feature lz4: liblz4.so.1 (found liblz4.so.1, left out (dlopen level))") {
+				t.Errorf("Why:\n%s", b.String())
+			}
+		}
+	}
+	r := root()
+	delete(r, "usr/lib64/libzstd.so.1")
+	_, err := Resolve(r, Request{Paths: []Pattern{{Glob: "/usr/bin/prog", Origin: "smith.yaml:2:3: paths[0]"}}})
+	if err == nil || !strings.Contains(err.Error(), "smith.yaml:2:3: paths[0]: /usr/bin/prog needs libzstd.so.2 or libzstd.so.1 (required by .note.dlopen)") {
+		t.Errorf("missing required dlopen library: %v", err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -54,15 +55,23 @@ func Build(ctx context.Context, c client.Client) (*client.Result, error) {
 	if err := llbgen.Supported(f); err != nil {
 		return nil, withSource(err, src.SourceMap)
 	}
+	// One warning for both fields: BuildKit's progress can drop a second
+	// warning sent to the same step right after the first.
+	var credFields []string
+	var credRanges []*pb.Range
 	for _, it := range []struct {
 		field string
 		item  config.String
 	}{{"package", first(f.Package)}, {"parent", f.Parent}} {
 		if it.item.Value != "" && config.Redact(it.item.Value) != it.item.Value {
 			pos := &pb.Position{Line: int32(it.item.Pos.Line)}
-			src.Warn(ctx, it.field+": credentials in the image URL are ignored and not recorded; the builder's registry login is used",
-				client.WarnOpts{Range: []*pb.Range{{Start: pos, End: pos}}})
+			credFields = append(credFields, it.field)
+			credRanges = append(credRanges, &pb.Range{Start: pos, End: pos})
 		}
+	}
+	if len(credFields) > 0 {
+		src.Warn(ctx, strings.Join(credFields, " and ")+": credentials in the image URL are ignored and not recorded; the builder's registry login is used",
+			client.WarnOpts{Range: credRanges})
 	}
 	// buildx --check: smith.yaml parsed and validated above, so there is
 	// nothing left to warn about. Other subrequests are refused by name.
