@@ -97,7 +97,18 @@ func TestHello(t *testing.T) {
 	if d, _ := m["distro"].(map[string]any); d["id"] != "debian" || d["versionID"] != "12" {
 		t.Errorf("distro = %v", m["distro"])
 	}
-	if unowned, _ := json.Marshal(m["unowned"]); string(unowned) != `["/etc/group","/etc/passwd","/read/data"]` {
+	// Exact in both directions: the packages that own a shipped file, no
+	// other (apt and libc6 list /lib and /lib64 as directories; in the
+	// image they are merged-/usr links no package ships), and as unowned
+	// only the generated files, rootfs/ and those links.
+	var ids []string
+	for _, p := range m["packages"].([]any) {
+		ids = append(ids, p.(map[string]any)["name"].(string))
+	}
+	if strings.Join(ids, " ") != "coreutils libc6" {
+		t.Errorf("contributing packages %q, want coreutils libc6", ids)
+	}
+	if unowned, _ := json.Marshal(m["unowned"]); string(unowned) != `["/etc/group","/etc/passwd","/lib","/lib64","/read/data"]` {
 		t.Errorf("unowned = %s", unowned)
 	}
 	// Env is inherited from the source image, which sets PATH.

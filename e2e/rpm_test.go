@@ -123,14 +123,33 @@ cmd: [/usr/bin/smith-hello]
 		}
 	}
 	m := packageManifest(t, img)
+	// smith-ldso lists /lib64/ld-linux-x86-64.so.2, as EL's glibc lists
+	// its files; smith-filesystem makes /lib64 a link to usr/lib64, so the
+	// image holds the loader at /usr/lib64, owned through the link.
+	if h := img.files["/lib64"]; h == nil || h.Linkname != "usr/lib64" {
+		t.Errorf("/lib64 should be smith-filesystem's link to usr/lib64: %+v", h)
+	}
 	for file, pkg := range map[string]string{
-		"/usr/bin/smith-hello":         "smith-hello-0:1.0-1.el9.x86_64",
-		"/usr/lib64/libgreet.so.1.0.0": "smith-libgreet-0:1.0-1.el9.x86_64",
-		"/lib64/ld-linux-x86-64.so.2":  "smith-ldso-0:1.0-1.el9.x86_64",
+		"/usr/bin/smith-hello":            "smith-hello-0:1.0-1.el9.x86_64",
+		"/usr/lib64/libgreet.so.1.0.0":    "smith-libgreet-0:1.0-1.el9.x86_64",
+		"/usr/lib64/ld-linux-x86-64.so.2": "smith-ldso-0:1.0-1.el9.x86_64",
+		"/lib64":                          "smith-filesystem-0:1.0-1.el9.x86_64",
 	} {
 		if got := ownerOf(m, file); got != pkg {
 			t.Errorf("manifest: %s owned by %q, want %q\n%v", file, got, pkg, m)
 		}
+	}
+	// Exact in both directions: every installed package that owns a
+	// shipped file is listed, no other; only generated files are unowned.
+	var ids []string
+	for _, p := range m["packages"].([]any) {
+		ids = append(ids, p.(map[string]any)["id"].(string))
+	}
+	if want := "smith-filesystem-0:1.0-1.el9.x86_64 smith-hello-0:1.0-1.el9.x86_64 smith-ldso-0:1.0-1.el9.x86_64 smith-libgreet-0:1.0-1.el9.x86_64"; strings.Join(ids, " ") != want {
+		t.Errorf("contributing packages %q, want %q", ids, want)
+	}
+	if b, _ := json.Marshal([]any{m["unowned"], m["unused"]}); string(b) != `[["/etc/group","/etc/passwd"],[]]` {
+		t.Errorf("unowned, unused = %s", b)
 	}
 	sbom := img.attestation(t, "https://spdx.dev/Document")
 	if sbom == nil {

@@ -26,7 +26,7 @@ const sbomFile = "/sbom.spdx.json"
 // a package database), and, when the client asked for an SBOM (--sbom,
 // attest:sbom), smith's own SPDX document, so BuildKit runs no scanner.
 func attestations(ctx context.Context, c client.Client, bc *dockerui.Client, manifestState llb.State,
-	p ocispecs.Platform, rpm bool, epoch time.Time) ([]client.Attestation, error) {
+	p ocispecs.Platform, rpm bool, epoch time.Time, sources []manifest.Source) ([]client.Attestation, error) {
 	ref, err := solveRef(ctx, c, manifestState, p, bc.CacheImports)
 	if err != nil {
 		return nil, err
@@ -51,6 +51,7 @@ func attestations(ctx context.Context, c client.Client, bc *dockerui.Client, man
 	if bc.SBOM == nil {
 		return out, nil
 	}
+	m.Sources = sources
 	doc, err := manifest.SPDX(&m, "smith-"+Version, epoch)
 	if err != nil {
 		return nil, fmt.Errorf("writing the SBOM: %w", err)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/smithbuild/smith/config"
 	"github.com/smithbuild/smith/llbgen"
+	"github.com/smithbuild/smith/manifest"
 )
 
 // Version is the smith version recorded in every image; cmd sets it.
@@ -118,18 +119,30 @@ func Build(ctx context.Context, c client.Client) (*client.Result, error) {
 		var source llb.State
 		var img *dockerspec.DockerOCIImage
 		var installer llb.State
+		var origin string
 		var err error
+		var sources []manifest.Source
 		if f.Type.Value == config.TypeMock {
-			installer, err = loadInstaller(ctx, c, bc, f, target)
+			installer, origin, err = loadInstaller(ctx, c, bc, f, target)
+			sources = append(sources, manifest.Source{Kind: "installer", Name: origin})
+			for _, r := range f.Repos {
+				sources = append(sources, manifest.Source{Kind: "repository", Name: config.Redact(r.BaseURL.Value)})
+			}
 		} else {
-			source, img, err = loadSource(ctx, c, bc, *helper, f, target)
+			source, img, origin, err = loadSource(ctx, c, bc, *helper, f, target)
+			if origin != "" {
+				sources = append(sources, manifest.Source{Kind: "image", Name: origin})
+			}
 		}
 		if err != nil {
 			return nil, withSource(err, src.SourceMap)
 		}
-		parent, parentImg, err := loadParent(ctx, c, bc, *helper, f, target)
+		parent, parentImg, parentOrigin, err := loadParent(ctx, c, bc, *helper, f, target)
 		if err != nil {
 			return nil, withSource(err, src.SourceMap)
+		}
+		if parentOrigin != "" {
+			sources = append(sources, manifest.Source{Kind: "parent", Name: parentOrigin})
 		}
 		gen, err := llbgen.Generate(f, llbgen.Options{
 			Platform:      target,
@@ -157,7 +170,7 @@ func Build(ctx context.Context, c client.Client) (*client.Result, error) {
 		if err := runProbes(ctx, c, gen.Probes, target, bc.CacheImports); err != nil {
 			return nil, err
 		}
-		atts, err := attestations(ctx, c, bc, gen.Manifest, target, f.Type.Value == config.TypeMock, epoch)
+		atts, err := attestations(ctx, c, bc, gen.Manifest, target, f.Type.Value == config.TypeMock, epoch, sources)
 		if err != nil {
 			return nil, err
 		}

@@ -20,11 +20,12 @@ import (
 
 // loadSource returns the tree smith copies from, and its image config when
 // known: the `package` image of type oci, or scratch.
-func loadSource(ctx context.Context, c client.Client, bc *dockerui.Client, helper llb.State, f *config.File, p ocispecs.Platform) (llb.State, *dockerspec.DockerOCIImage, error) {
+func loadSource(ctx context.Context, c client.Client, bc *dockerui.Client, helper llb.State, f *config.File, p ocispecs.Platform) (llb.State, *dockerspec.DockerOCIImage, string, error) {
 	if len(f.Package.Items) == 0 {
-		return llb.Scratch(), nil, nil
+		return llb.Scratch(), nil, "", nil
 	}
-	return loadImage(ctx, c, bc, helper, f, f.Package.Items[0], "package", p, false)
+	st, img, origin, err := loadImage(ctx, c, bc, helper, f, f.Package.Items[0], "package", p, false)
+	return st, img, origin, err
 }
 
 // namedContext loads the build context called name (--build-context
@@ -51,16 +52,16 @@ func deref(st *llb.State) llb.State {
 // loadInstaller returns the image that runs dnf: the "installer" named
 // context when the build has one, else smith.yaml's installer, else
 // llbgen.DefaultInstaller.
-func loadInstaller(ctx context.Context, c client.Client, bc *dockerui.Client, f *config.File, p ocispecs.Platform) (llb.State, error) {
+func loadInstaller(ctx context.Context, c client.Client, bc *dockerui.Client, f *config.File, p ocispecs.Platform) (llb.State, string, error) {
 	if st, _, err := namedContext(ctx, bc, llbgen.InstallerContext, p); err != nil || st != nil {
-		return deref(st), err
+		return deref(st), "build context " + llbgen.InstallerContext, err
 	}
 	item := f.Installer
 	if item.Value == "" {
 		item = config.String{Value: llbgen.DefaultInstaller, Pos: f.Package.Pos}
 	}
-	st, _, err := loadImage(ctx, c, bc, llb.Scratch(), f, item, "installer", p, false)
-	return st, err
+	st, _, origin, err := loadImage(ctx, c, bc, llb.Scratch(), f, item, "installer", p, false)
+	return st, origin, err
 }
 
 // loadArchive unpacks an image archive from the build context inside the
@@ -103,15 +104,15 @@ func loadArchive(ctx context.Context, c client.Client, bc *dockerui.Client, help
 }
 
 // loadParent returns the parent image, or nil when smith.yaml names none.
-func loadParent(ctx context.Context, c client.Client, bc *dockerui.Client, helper llb.State, f *config.File, p ocispecs.Platform) (*llb.State, *dockerspec.DockerOCIImage, error) {
+func loadParent(ctx context.Context, c client.Client, bc *dockerui.Client, helper llb.State, f *config.File, p ocispecs.Platform) (*llb.State, *dockerspec.DockerOCIImage, string, error) {
 	if f.Parent.Value == "" {
-		return nil, nil, nil
+		return nil, nil, "", nil
 	}
-	st, img, err := loadImage(ctx, c, bc, helper, f, f.Parent, "parent", p, true)
+	st, img, origin, err := loadImage(ctx, c, bc, helper, f, f.Parent, "parent", p, true)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, "", err
 	}
-	return &st, img, nil
+	return &st, img, origin, nil
 }
 
 // loadImage resolves an image named in smith.yaml: first as a named context
@@ -119,7 +120,10 @@ func loadParent(ctx context.Context, c client.Client, bc *dockerui.Client, helpe
 // archive in the build context (file.tar[.gz][:tag]), then as an image
 // reference pulled for the target platform. layered asks an archive's
 // content as its separate layers (for a parent) rather than one tree.
-func loadImage(ctx context.Context, c client.Client, bc *dockerui.Client, helper llb.State, f *config.File, item config.String, field string, p ocispecs.Platform, layered bool) (llb.State, *dockerspec.DockerOCIImage, error) {
+//
+// origin names what was loaded, for the SBOM: the digest-pinned reference,
+// the named context or the archive file (credentials never included).
+func loadImage(ctx context.Context, c client.Client, bc *dockerui.Client, helper llb.State, f *config.File, item config.String, field string, p ocispecs.Platform, layered bool) (st llb.State, img *dockerspec.DockerOCIImage, origin string, err error) {
 	// The cause is kept as text on purpose: if it were wrapped, BuildKit
 	// would report the inner gRPC status alone and drop the smith.yaml
 	// position and field from the message.
@@ -130,28 +134,28 @@ func loadImage(ctx context.Context, c client.Client, bc *dockerui.Client, helper
 	if a, ok := llbgen.ParseArchive(item.Value); ok && bc.BuildOpts().Opts["context:"+item.Value] == "" {
 		st, img, err := loadArchive(ctx, c, bc, helper, a, p, layered)
 		if err != nil {
-			return llb.State{}, nil, fail(err)
+			return llb.State{}, nil, "", fail(err)
 		}
-		return st, img, nil
+		return st, img, "build context file " + a.File, nil
 	}
 	src, err := llbgen.ImageSource(item.Value)
 	if err != nil {
-		return llb.State{}, nil, fail(err)
+		return llb.State{}, nil, "", fail(err)
 	}
 	for _, name := range []string{src.Name, src.Ref} {
 		if strings.Contains(name, "://") {
 			continue // smith's URL form: not a valid context name
 		}
 		if st, img, err := namedContext(ctx, bc, name, p); err != nil {
-			return llb.State{}, nil, fail(err)
+			return llb.State{}, nil, "", fail(err)
 		} else if st != nil {
-			return *st, img, nil
+			return *st, img, "build context " + name, nil
 		}
 	}
 
 	named, err := reference.ParseNormalizedNamed(src.Ref)
 	if err != nil {
-		return llb.State{}, nil, fail(fmt.Errorf("%q is neither a build context nor a valid image reference: %v", src.Ref, err))
+		return llb.State{}, nil, "", fail(fmt.Errorf("%q is neither a build context nor a valid image reference: %v", src.Ref, err))
 	}
 	named = reference.TagNameOnly(named)
 	ref, dgst, data, err := c.ResolveImageConfig(ctx, named.String(), sourceresolver.Opt{
@@ -162,11 +166,11 @@ func loadImage(ctx context.Context, c client.Client, bc *dockerui.Client, helper
 		},
 	})
 	if err != nil {
-		return llb.State{}, nil, fail(fmt.Errorf("resolving image %s: %w", named.String(), err))
+		return llb.State{}, nil, "", fail(fmt.Errorf("resolving image %s: %w", named.String(), err))
 	}
-	var img dockerspec.DockerOCIImage
-	if err := json.Unmarshal(data, &img); err != nil {
-		return llb.State{}, nil, fail(fmt.Errorf("decoding the config of image %s: %w", named.String(), err))
+	img = &dockerspec.DockerOCIImage{}
+	if err := json.Unmarshal(data, img); err != nil {
+		return llb.State{}, nil, "", fail(fmt.Errorf("decoding the config of image %s: %w", named.String(), err))
 	}
 	pinned := ref
 	if dgst != "" {
@@ -174,6 +178,6 @@ func loadImage(ctx context.Context, c client.Client, bc *dockerui.Client, helper
 			pinned = d.String()
 		}
 	}
-	st := llb.Image(pinned, llb.Platform(p), llb.WithCustomName("[smith] pull "+named.String()))
-	return st, &img, nil
+	st = llb.Image(pinned, llb.Platform(p), llb.WithCustomName("[smith] pull "+named.String()))
+	return st, img, pinned, nil
 }

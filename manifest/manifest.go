@@ -25,6 +25,38 @@ type Manifest struct {
 	// Unowned lists image files no package owns: generated files, the
 	// rootfs/ overlay, files written by scriptlets.
 	Unowned []string `json:"unowned"`
+	// Files lists every file of the image (not directories), sorted, with
+	// its digest and owner.
+	Files []File `json:"files,omitempty"`
+	// Sources are what the image was made from: the source or installer
+	// image, the repositories.
+	Sources []Source `json:"sources,omitempty"`
+}
+
+// File is one file of the image.
+type File struct {
+	Path string `json:"path"`
+	// SHA256 is the hex digest of a regular file's content; empty for a
+	// symlink, whose target is in Link.
+	SHA256 string `json:"sha256,omitempty"`
+	// SHA1 is there for SPDX, which requires it.
+	SHA1 string `json:"sha1,omitempty"`
+	Link string `json:"link,omitempty"`
+	// Package is the owner's ID, empty when no package owns it.
+	Package string `json:"package,omitempty"`
+	// Reasons say why the file is in the image, as the trace found them.
+	Reasons []string `json:"reasons,omitempty"`
+}
+
+// Source is one input of the build, recorded by the frontend.
+type Source struct {
+	// Kind is "image" (the image shrunk), "installer" (the image dnf ran
+	// in), "parent" or "repository".
+	Kind string `json:"kind"`
+	// Name is an image reference or a repository URL (never credentials).
+	Name string `json:"name"`
+	// Digest pins an image, when known.
+	Digest string `json:"digest,omitempty"`
 }
 
 // Distro is the source's distribution, from its os-release file.
@@ -45,28 +77,66 @@ type Package struct {
 	Arch    string `json:"arch,omitempty"`
 	// Files of the image the package owns, sorted.
 	Files []string `json:"files"`
+	// InstalledFiles counts the files (not directories) the package
+	// installed in the source; fewer in Files means the image ships part of
+	// the package. Zero when unknown.
+	InstalledFiles int `json:"installedFiles,omitempty"`
 }
 
 // DB is a package database: every installed package and who owns each path.
 type DB struct {
-	packages map[string]Package // by ID, without files
-	owner    map[string]string  // path → ID
+	packages map[string]Package  // by ID, without files
+	owner    map[string]string   // path → ID
+	paths    map[string][]string // ID → every path it lists
 }
 
-func newDB() *DB { return &DB{packages: map[string]Package{}, owner: map[string]string{}} }
+func newDB() *DB {
+	return &DB{packages: map[string]Package{}, owner: map[string]string{}, paths: map[string][]string{}}
+}
 
-// own records that id owns path; the first owner of a shared path (mostly
-// directories) keeps it.
-func (db *DB) own(path, id string) {
-	if _, ok := db.owner[path]; !ok {
-		db.owner[path] = id
+// ownAll records the paths a package lists, mapped through canon. Paths
+// the package lists as directories (it lists something below them) are
+// left out: every package lists its parent directories, and a directory
+// path that is a symlink in the image (/lib -> usr/lib) is not the
+// package's file. The first owner of a shared path keeps it.
+func (db *DB) ownAll(id string, paths []string, canon func(string) string) {
+	sorted := append([]string(nil), paths...)
+	sort.Strings(sorted)
+	for i, p := range sorted {
+		if i+1 < len(sorted) && strings.HasPrefix(sorted[i+1], strings.TrimSuffix(p, "/")+"/") {
+			continue // a directory of this package
+		}
+		if canon != nil {
+			p = canon(p)
+		}
+		if _, ok := db.owner[p]; !ok {
+			db.owner[p] = id
+		}
+		db.paths[id] = append(db.paths[id], p)
+	}
+}
+
+// CountInstalled sets each package's InstalledFiles: how many of the paths
+// it lists isFile says are files (not directories) in the source.
+func (db *DB) CountInstalled(isFile func(path string) bool) {
+	for id, p := range db.packages {
+		n := 0
+		for _, path := range db.paths[id] {
+			if isFile(path) {
+				n++
+			}
+		}
+		p.InstalledFiles = n
+		db.packages[id] = p
 	}
 }
 
 // ParseRPM reads the record smith's install step writes: files holds
 // "NEVRA<TAB>path" lines (every file of every package), packages one NEVRA
-// per line (every installed package).
-func ParseRPM(files, packages string) (*DB, error) {
+// per line (every installed package). canon maps a listed path to the path
+// the image uses (EL's glibc lists /lib64/libc.so.6 where /lib64 is a link
+// to usr/lib64); nil keeps paths as listed.
+func ParseRPM(files, packages string, canon func(string) string) (*DB, error) {
 	db := newDB()
 	for n, line := range lines(packages) {
 		p, err := parseNEVRA(line)
@@ -75,6 +145,8 @@ func ParseRPM(files, packages string) (*DB, error) {
 		}
 		db.packages[p.ID] = p
 	}
+	byPkg := map[string][]string{}
+	var order []string
 	for n, line := range lines(files) {
 		nevra, path, ok := strings.Cut(line, "\t")
 		if !ok || !strings.HasPrefix(path, "/") {
@@ -87,7 +159,13 @@ func ParseRPM(files, packages string) (*DB, error) {
 			}
 			db.packages[nevra] = p
 		}
-		db.own(path, nevra)
+		if _, ok := byPkg[nevra]; !ok {
+			order = append(order, nevra)
+		}
+		byPkg[nevra] = append(byPkg[nevra], path)
+	}
+	for _, id := range order {
+		db.ownAll(id, byPkg[id], canon)
 	}
 	return db, nil
 }
@@ -144,34 +222,35 @@ func ParseDpkg(status string, lists map[string]string, canon func(string) string
 		if !ok {
 			continue // a package that is not (fully) installed
 		}
+		var paths []string
 		for _, path := range lines(lists[n]) {
-			if path == "/." || !strings.HasPrefix(path, "/") {
-				continue
+			if path != "/." && strings.HasPrefix(path, "/") {
+				paths = append(paths, path)
 			}
-			if canon != nil {
-				path = canon(path)
-			}
-			db.own(path, id)
 		}
+		db.ownAll(id, paths, canon)
 	}
 	return db, nil
 }
 
-// Build joins the image's files (absolute paths) with the database. A nil
-// database gives a manifest where every file is unowned.
-func Build(imageFiles []string, db *DB) *Manifest {
+// Build joins the image's files with the database. A nil database gives a
+// manifest where every file is unowned.
+func Build(imageFiles []File, db *DB) *Manifest {
 	if db == nil {
 		db = newDB()
 	}
 	byPkg := map[string][]string{}
 	m := &Manifest{Packages: []Package{}, Unused: []string{}, Unowned: []string{}}
 	for _, f := range imageFiles {
-		if id, ok := db.owner[f]; ok {
-			byPkg[id] = append(byPkg[id], f)
+		if id, ok := db.owner[f.Path]; ok {
+			byPkg[id] = append(byPkg[id], f.Path)
+			f.Package = id
 		} else {
-			m.Unowned = append(m.Unowned, f)
+			m.Unowned = append(m.Unowned, f.Path)
 		}
+		m.Files = append(m.Files, f)
 	}
+	sort.Slice(m.Files, func(i, j int) bool { return m.Files[i].Path < m.Files[j].Path })
 	for id, p := range db.packages {
 		fs := byPkg[id]
 		if len(fs) == 0 {

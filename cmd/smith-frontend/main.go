@@ -6,6 +6,7 @@
 //
 //	trace    resolve the ELF closure of paths in a root folder (the in-build helper; also useful by hand)
 //	probe    run a smith.yaml probe against the finished image (in-build)
+//	inspect  print each file of a built image with its package and why it is there
 //	llb      print the LLB of a smith.yaml without a daemon, for debugging
 //	version  print the version
 package main
@@ -41,12 +42,14 @@ func main() {
 		err = runLLB(args, os.Stdout)
 	case "unpack":
 		err = runUnpack(args, os.Stdout, os.Stderr)
+	case "inspect":
+		err = runInspect(args, os.Stdout, os.Stderr)
 	case "probe":
 		err = runProbe(appcontext.Context(), args, os.Stdout, os.Stderr)
 	case "version", "--version", "-v":
 		fmt.Println("smith-frontend", version)
 	default:
-		err = fmt.Errorf("unknown command %q (want trace, unpack, probe, llb or version; no arguments serves BuildKit)", cmd)
+		err = fmt.Errorf("unknown command %q (want trace, unpack, probe, inspect, llb or version; no arguments serves BuildKit)", cmd)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "error:", err)

@@ -1,0 +1,153 @@
+package main
+
+import (
+	"archive/tar"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/containerd/platforms"
+	"github.com/smithbuild/smith/imagearchive"
+	"github.com/smithbuild/smith/manifest"
+)
+
+const inspectUsage = `usage: smith-frontend inspect [--platform os/arch] [--tag TAG] IMAGE
+
+Prints, for every file of a microcontainer smith built, the package that
+owns it and why it is in the image, from the package manifest the build
+attached. IMAGE is an OCI image archive (buildctl/buildx --output
+type=oci,dest=IMAGE) or an OCI layout folder.
+`
+
+func runInspect(args []string, stdout, stderr io.Writer) error {
+	fl := flag.NewFlagSet("inspect", flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	fl.Usage = func() { fmt.Fprint(stderr, inspectUsage); fl.PrintDefaults() }
+	platform := fl.String("platform", "", "the image's platform in a multi-platform archive (default: this machine's)")
+	tag := fl.String("tag", "", "the image's name or tag in an archive that holds several")
+	if err := fl.Parse(args); err != nil {
+		return err
+	}
+	if fl.NArg() != 1 {
+		fl.Usage()
+		return errors.New("inspect: want one image")
+	}
+	a, cleanup, err := openImageArchive(fl.Arg(0))
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	var plat *platforms.Platform
+	if *platform != "" {
+		p, err := platforms.Parse(*platform)
+		if err != nil {
+			return fmt.Errorf("--platform: %w", err)
+		}
+		plat = &p
+	}
+	img, err := a.Image(*tag, plat)
+	if err != nil {
+		return err
+	}
+	st, err := a.Attestation(img, manifest.PredicateType)
+	if err != nil {
+		return err
+	}
+	if st == nil {
+		return fmt.Errorf("%s: the image has no smith package manifest (was it built by smith, exported with its attestations?)", fl.Arg(0))
+	}
+	var stmt struct {
+		Predicate manifest.Manifest `json:"predicate"`
+	}
+	if err := json.Unmarshal(st, &stmt); err != nil {
+		return fmt.Errorf("decoding the package manifest: %w", err)
+	}
+	return printInspect(stdout, &stmt.Predicate)
+}
+
+// openImageArchive opens an OCI archive file, or an OCI layout folder by
+// reading it as a tar built on the fly.
+func openImageArchive(p string) (*imagearchive.Archive, func(), error) {
+	fi, err := os.Stat(p)
+	if err != nil {
+		return nil, nil, err
+	}
+	path := p
+	cleanup := func() {}
+	if fi.IsDir() {
+		tmp, err := os.CreateTemp("", "smith-inspect-*.tar")
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := tarDir(tmp, p); err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+			return nil, nil, fmt.Errorf("reading the layout %s: %w", p, err)
+		}
+		tmp.Close()
+		path = tmp.Name()
+		cleanup = func() { os.Remove(path) }
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		cleanup()
+		return nil, nil, err
+	}
+	a, err := imagearchive.Open(f, st.Size(), filepath.Base(p))
+	if err != nil {
+		f.Close()
+		cleanup()
+		return nil, nil, err
+	}
+	return a, func() { a.Close(); f.Close(); cleanup() }, nil
+}
+
+func printInspect(w io.Writer, m *manifest.Manifest) error {
+	if m.Distro != nil {
+		fmt.Fprintf(w, "distribution: %s %s\n", m.Distro.ID, m.Distro.VersionID)
+	}
+	fmt.Fprintf(w, "packages: %d (unused dependencies: %d)\n", len(m.Packages), len(m.Unused))
+	for _, p := range m.Packages {
+		part := ""
+		if p.InstalledFiles > len(p.Files) {
+			part = fmt.Sprintf(" (partial: %d of %d files)", len(p.Files), p.InstalledFiles)
+		}
+		fmt.Fprintf(w, "  %s%s\n", p.ID, part)
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "FILE\tPACKAGE\tWHY")
+	for _, f := range m.Files {
+		pkg := f.Package
+		if pkg == "" {
+			pkg = "-"
+		}
+		why := strings.Join(f.Reasons, "; ")
+		if why == "" {
+			why = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", f.Path, pkg, why)
+	}
+	return tw.Flush()
+}
+
+// tarDir writes the folder dir as a tar to w.
+func tarDir(w io.Writer, dir string) error {
+	tw := tar.NewWriter(w)
+	if err := tw.AddFS(os.DirFS(dir)); err != nil {
+		return err
+	}
+	return tw.Close()
+}
