@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -325,5 +326,75 @@ func TestRPMErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestProvenance: a max-mode provenance attestation records smith.yaml, the
+// installer and parent images by digest and the repository smith.yaml names
+// (credentials never: TestCredentialsRedacted).
+func TestProvenance(t *testing.T) {
+	requireE2E(t)
+	p := rpmProject(t, `package: smith-hello
+repos:
+- name: fixtures
+  baseurl: $REPO
+  gpgkey: $KEY
+paths: [/usr/bin/smith-hello]
+parent: $BASE
+`, nil)
+	img, _ := p.build(t, append(installerOpt(), "--opt", "attest:provenance=mode=max")...)
+	stmt := img.attestation(t, "https://slsa.dev/provenance/v1")
+	if stmt == nil {
+		t.Fatal("no SLSA v1 provenance attestation")
+	}
+	b, _ := json.Marshal(stmt["predicate"])
+	pred := string(b)
+	var prov struct {
+		BuildDefinition struct {
+			ExternalParameters struct {
+				ConfigSource struct{ Path string } `json:"configSource"`
+			} `json:"externalParameters"`
+			ResolvedDependencies []struct {
+				URI    string            `json:"uri"`
+				Digest map[string]string `json:"digest"`
+			} `json:"resolvedDependencies"`
+		} `json:"buildDefinition"`
+	}
+	must(t, json.Unmarshal(b, &prov))
+	if p := prov.BuildDefinition.ExternalParameters.ConfigSource.Path; p != "smith.yaml" {
+		t.Errorf("configSource.path = %q", p)
+	}
+	for _, want := range []string{"pkg:docker/" + testEnv.registry + "/test/dnf-installer@", "pkg:docker/" + testEnv.registry + "/test/debian@"} {
+		ok := false
+		for _, d := range prov.BuildDefinition.ResolvedDependencies {
+			ok = ok || strings.HasPrefix(d.URI, want) && len(d.Digest["sha256"]) == 64
+		}
+		if !ok {
+			t.Errorf("no digest-pinned dependency %s… in %+v", want, prov.BuildDefinition.ResolvedDependencies)
+		}
+	}
+	// smith.yaml itself, with the repository URL, travels in the metadata.
+	fx := getRPMFixtures(t)
+	found := strings.Contains(pred, fx.url+"/repo/")
+	var walk func(any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			for _, x := range v {
+				walk(x)
+			}
+		case []any:
+			for _, x := range v {
+				walk(x)
+			}
+		case string:
+			if d, err := base64.StdEncoding.DecodeString(v); err == nil && strings.Contains(string(d), fx.url+"/repo/") {
+				found = true
+			}
+		}
+	}
+	walk(stmt["predicate"])
+	if !found {
+		t.Errorf("provenance does not record the repository %s/repo/:\n%s", fx.url, pred)
 	}
 }
