@@ -89,18 +89,21 @@ type File struct {
 	InstallerRepos Bool // use the installer's own repos too (default true)
 	LocalGPGCheck  Bool // localpkg_gpgcheck: verify local RPM files (default true)
 	// What smith infers beyond DT_NEEDED, and the probe that checks it.
-	Charsets List           // gconv charsets iconv(3) can use; unset means config.DefaultCharsets
-	Dlopen   String         // lowest .note.dlopen priority that joins the closure (default required)
-	CACerts  Bool           // cacerts: bring the CA bundle for TLS libraries (default true)
-	Probes   []Probe        // probe: commands run against the finished image
-	Keys     map[string]Pos // position of each top-level key present
+	Charsets List    // gconv charsets iconv(3) can use; unset means config.DefaultCharsets
+	Dlopen   String  // lowest .note.dlopen priority that joins the closure (default required)
+	CACerts  Bool    // cacerts: bring the CA bundle for TLS libraries (default true)
+	Probes   []Probe // probe: commands run against the finished image
+	// PackageDB: write the package record scanners read into the image
+	// (default true).
+	PackageDB Bool
+	Keys      map[string]Pos // position of each top-level key present
 }
 
 var topKeys = []string{
 	"package", "type", "paths", "excludes", "parent", "nss", "root", "user",
 	"groups", "mounts", "entrypoint", "cmd", "dir", "env", "labels", "ports", "mock",
 	"installer", "releasever", "repos", "installer_repos", "localpkg_gpgcheck",
-	"charsets", "dlopen", "cacerts", "probe",
+	"charsets", "dlopen", "cacerts", "probe", "packagedb",
 }
 
 var mockKeys = []string{
@@ -284,6 +287,8 @@ func (p *parser) topField(f *File, e entry) error {
 		f.CACerts, err = p.boolean(v, k)
 	case "probe":
 		f.Probes, err = p.probes(v, k)
+	case "packagedb":
+		f.PackageDB, err = p.boolean(v, k)
 	default:
 		return p.unknownKey(e, "", topKeys)
 	}

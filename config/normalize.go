@@ -34,10 +34,11 @@ type normalized struct {
 	InstallerRepos   *bool            `json:"installer_repos,omitempty"`
 	LocalPkgGPGCheck *bool            `json:"localpkg_gpgcheck,omitempty"`
 
-	Charsets []string          `json:"charsets,omitempty"`
-	Dlopen   string            `json:"dlopen,omitempty"`
-	CACerts  *bool             `json:"cacerts,omitempty"`
-	Probe    []normalizedProbe `json:"probe,omitempty"`
+	Charsets  []string          `json:"charsets,omitempty"`
+	Dlopen    string            `json:"dlopen,omitempty"`
+	CACerts   *bool             `json:"cacerts,omitempty"`
+	Probe     []normalizedProbe `json:"probe,omitempty"`
+	PackageDB *bool             `json:"packagedb,omitempty"`
 }
 
 type normalizedProbe struct {
@@ -117,6 +118,9 @@ func (f *File) Normalized() (string, error) {
 	n.Dlopen = f.Dlopen.Value
 	if f.CACerts.Set {
 		n.CACerts = &f.CACerts.Value
+	}
+	if f.PackageDB.Set {
+		n.PackageDB = &f.PackageDB.Value
 	}
 	for _, pr := range f.Probes {
 		n.Probe = append(n.Probe, normalizedProbe{Run: pr.Run.Values(), Exit: pr.Exit,

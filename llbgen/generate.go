@@ -122,8 +122,10 @@ func Generate(f *config.File, o Options) (*Result, error) {
 	}
 	p := HelperPlan(f, imageEnv(f, inherited(o.SourceImage, o.ParentImage)), users, o.Epoch)
 	p.Manifest = metaMount + ManifestFile
+	p.Record = !f.PackageDB.Set || f.PackageDB.Value
 	if rpmMeta != nil {
-		p.RPM = &plan.RPM{Files: rpmMount + "/" + rpmFilesName, Packages: rpmMount + "/" + rpmPackagesName}
+		p.RPM = &plan.RPM{Files: rpmMount + "/" + rpmFilesName, Packages: rpmMount + "/" + rpmPackagesName,
+			QA: rpmMount + "/" + rpmQAName}
 	}
 	planJSON, err := json.Marshal(p)
 	if err != nil {

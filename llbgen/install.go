@@ -37,7 +37,9 @@ const (
 const (
 	rpmFilesName    = "files.tsv"
 	rpmPackagesName = "packages.txt"
-	rpmMount        = "/smith/rpm"
+	// rpmQAName holds container-manifest-2 lines for every package.
+	rpmQAName = "rpmqa.tsv"
+	rpmMount  = "/smith/rpm"
 )
 
 // safeContextPath limits local RPM paths and globs to characters that need
@@ -199,6 +201,9 @@ func install(f *config.File, in InstallInputs, o Options) (root, meta llb.State,
 		installRoot, installMeta, rpmPackagesName))
 	s.line(fmt.Sprintf(`rpm --root %s -qa --qf '[%%{=NAME}-%%{=EPOCHNUM}:%%{=VERSION}-%%{=RELEASE}.%%{=ARCH}\t%%{FILENAMES}\n]' | LC_ALL=C sort >%s/%s`,
 		installRoot, installMeta, rpmFilesName))
+	// The fields of Azure Linux's container-manifest-2, which scanners read.
+	s.line(fmt.Sprintf(`rpm --root %s -qa --qf '%%{NAME}\t%%{VERSION}-%%{RELEASE}\t%%{INSTALLTIME}\t%%{BUILDTIME}\t%%{VENDOR}\t%%{EPOCH}\t%%{SIZE}\t%%{ARCH}\t%%{EPOCHNUM}\t%%{SOURCERPM}\n' | grep -v '^gpg-pubkey	' | LC_ALL=C sort >%s/%s`,
+		installRoot, installMeta, rpmQAName))
 
 	scriptState := llb.Scratch().File(llb.Mkfile("/install", 0o755, []byte(s.String())),
 		llb.WithCustomName("[smith] write the install script"))

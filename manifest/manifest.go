@@ -41,6 +41,8 @@ type File struct {
 	SHA256 string `json:"sha256,omitempty"`
 	// SHA1 is there for SPDX, which requires it.
 	SHA1 string `json:"sha1,omitempty"`
+	// MD5 is for dpkg's md5sums in the image's package record; not kept.
+	MD5  string `json:"-"`
 	Link string `json:"link,omitempty"`
 	// Package is the owner's ID, empty when no package owns it.
 	Package string `json:"package,omitempty"`
@@ -88,10 +90,14 @@ type DB struct {
 	packages map[string]Package  // by ID, without files
 	owner    map[string]string   // path → ID
 	paths    map[string][]string // ID → every path it lists
+	// records hold what the image's own package database needs of each
+	// package: its dpkg status stanza, or its container-manifest-2 line.
+	records map[string]string
 }
 
 func newDB() *DB {
-	return &DB{packages: map[string]Package{}, owner: map[string]string{}, paths: map[string][]string{}}
+	return &DB{packages: map[string]Package{}, owner: map[string]string{}, paths: map[string][]string{},
+		records: map[string]string{}}
 }
 
 // ownAll records the paths a package lists, mapped through canon. Paths
@@ -209,6 +215,7 @@ func ParseDpkg(status string, lists map[string]string, canon func(string) string
 		p := Package{Type: "deb", Name: name, Version: fields["Version"], Arch: fields["Architecture"]}
 		p.ID = p.Name + "_" + p.Version + "_" + p.Arch
 		db.packages[p.ID] = p
+		db.records[p.ID] = strings.TrimSpace(para) + "\n"
 		byList[name+".list"] = p.ID
 		byList[name+":"+p.Arch+".list"] = p.ID
 	}

@@ -28,6 +28,9 @@ type Plan struct {
 	// RPM locates the install step's record of the rpmdb, for RPM builds;
 	// otherwise the helper reads the source's dpkg database, if any.
 	RPM *RPM `json:"rpm,omitempty"`
+	// Record writes the package record scanners read into the image (the
+	// contributing packages only) and the source's os-release.
+	Record bool `json:"record,omitempty"`
 }
 
 // RPM locates the install step's record of the rpmdb.
@@ -36,6 +39,10 @@ type RPM struct {
 	Files string `json:"files"`
 	// Packages lists every installed NEVRA, one per line.
 	Packages string `json:"packages"`
+	// QA holds one container-manifest-2 line per package (rpm -qa with
+	// NAME, VERSION-RELEASE, INSTALLTIME, BUILDTIME, VENDOR, EPOCH, SIZE,
+	// ARCH, EPOCHNUM, SOURCERPM, tab-separated).
+	QA string `json:"qa,omitempty"`
 }
 
 // File is a generated file.

@@ -115,6 +115,28 @@ func Write(srcRoot string, c *deps.Closure, outDir string, skeleton []string, op
 	return w.dirTimes()
 }
 
+// AddFiles writes more generated files into an output folder that Write
+// made, with the same policy (root-owned, 0644/0755, mtimes opt.Epoch):
+// the helper adds the image's package record once it knows the contents.
+func AddFiles(outDir string, files []File, opt Options) error {
+	out, err := os.OpenRoot(outDir)
+	if err != nil {
+		return fmt.Errorf("opening output dir: %w", err)
+	}
+	defer out.Close()
+	w := &writer{out: out, epoch: opt.Epoch, log: io.Discard, asRoot: os.Geteuid() == 0,
+		links: map[fileKey]string{}, dirs: map[string]bool{".": true}}
+	if w.epoch.IsZero() {
+		w.epoch = time.Unix(0, 0)
+	}
+	for _, f := range files {
+		if err := w.generated(f); err != nil {
+			return err
+		}
+	}
+	return w.dirTimes()
+}
+
 // rel turns an absolute image path into a name inside a root.
 func rel(p string) string {
 	p = strings.TrimPrefix(path.Clean("/"+p), "/")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/md5"
 	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/hex"
@@ -13,6 +14,8 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -155,6 +158,15 @@ func writeManifest(src *os.Root, out string, p plan.Plan, why map[string][]strin
 		if db, err = manifest.ParseRPM(string(files), string(pkgs), canonical(src)); err != nil {
 			return err
 		}
+		if p.RPM.QA != "" {
+			qa, err := os.ReadFile(p.RPM.QA)
+			if err != nil {
+				return fmt.Errorf("reading the rpm -qa record: %w", err)
+			}
+			if err := db.AddRPMQA(string(qa)); err != nil {
+				return err
+			}
+		}
 	default:
 		if db, err = dpkgDB(src); err != nil {
 			return err
@@ -166,18 +178,33 @@ func writeManifest(src *os.Root, out string, p plan.Plan, why map[string][]strin
 			return err == nil && !fi.IsDir()
 		})
 	}
+	if p.Record && db != nil {
+		// The files that name the distribution come first, so the
+		// manifest sees them with their owner (base-files, *-release).
+		if err := copyDistroFiles(src, out, p.Epoch); err != nil {
+			return err
+		}
+	}
 	files, err := outputFiles(out)
 	if err != nil {
 		return err
 	}
 	for i := range files {
 		files[i].Reasons = why[files[i].Path]
+		if files[i].Reasons == nil && slices.Contains(distroFiles, strings.TrimPrefix(files[i].Path, "/")) {
+			files[i].Reasons = []string{"names the distribution for vulnerability scanners (packagedb)"}
+		}
 	}
 	m := manifest.Build(files, db)
 	for _, name := range []string{"etc/os-release", "usr/lib/os-release"} {
-		if b, err := src.ReadFile(name); err == nil {
+		if b, err := readInRoot(src, name); err == nil {
 			m.Distro = manifest.ParseOSRelease(string(b))
 			break
+		}
+	}
+	if p.Record {
+		if err := writeRecord(out, m, db, p.Epoch, files); err != nil {
+			return err
 		}
 	}
 	b, err := json.MarshalIndent(m, "", "  ")
@@ -188,6 +215,100 @@ func writeManifest(src *os.Root, out string, p plan.Plan, why map[string][]strin
 		return err
 	}
 	return os.WriteFile(p.Manifest, append(b, '\n'), 0o644)
+}
+
+// distroFiles name the distribution and its release, for scanners: trivy
+// knows Debian by debian_version, Ubuntu by lsb-release, the Red Hat family
+// by its *-release files or os-release; syft reads os-release.
+var distroFiles = []string{
+	"etc/os-release", "etc/debian_version", "etc/lsb-release", "etc/redhat-release", "etc/system-release",
+	"etc/centos-release", "etc/fedora-release", "etc/oracle-release", "etc/rocky-release",
+	"etc/almalinux-release", "etc/alpine-release",
+}
+
+// copyDistroFiles copies the source's distroFiles (links followed) into the
+// output, where it has none of its own.
+func copyDistroFiles(src *os.Root, out string, epoch int64) error {
+	var add []tree.File
+	for _, name := range distroFiles {
+		if _, err := os.Lstat(filepath.Join(out, name)); !errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if b, err := readInRoot(src, name); err == nil {
+			add = append(add, tree.File{Path: "/" + name, Mode: 0o644, Data: b})
+		}
+	}
+	if len(add) == 0 {
+		return nil
+	}
+	if err := tree.AddFiles(out, add, tree.Options{Epoch: time.Unix(epoch, 0).UTC()}); err != nil {
+		return fmt.Errorf("copying the distribution's release files: %w", err)
+	}
+	return nil
+}
+
+// writeRecord adds the package record scanners read to the output: the
+// contributing packages in the source's format. The manifest lists the
+// files it adds.
+func writeRecord(out string, m *manifest.Manifest, db *manifest.DB, epoch int64, files []manifest.File) error {
+	if db == nil {
+		return nil
+	}
+	md5s := map[string]string{}
+	for _, f := range files {
+		md5s[f.Path] = f.MD5
+	}
+	rec := manifest.Record(m, db, epoch, func(p string) string { return md5s[p] })
+	if len(rec) == 0 {
+		return nil
+	}
+	var add []tree.File
+	for p, data := range rec {
+		add = append(add, tree.File{Path: p, Mode: 0o644, Data: data})
+	}
+	sort.Slice(add, func(i, j int) bool { return add[i].Path < add[j].Path })
+	if err := tree.AddFiles(out, add, tree.Options{Epoch: time.Unix(epoch, 0).UTC()}); err != nil {
+		return fmt.Errorf("writing the package record: %w", err)
+	}
+	for _, f := range add {
+		sum := sha256.Sum256(f.Data)
+		s1 := sha1.Sum(f.Data)
+		m.Files = append(m.Files, manifest.File{Path: f.Path, SHA256: hex.EncodeToString(sum[:]), SHA1: hex.EncodeToString(s1[:]),
+			Reasons: []string{"package record for vulnerability scanners (packagedb)"}})
+		m.Unowned = append(m.Unowned, f.Path)
+	}
+	sort.Slice(m.Files, func(i, j int) bool { return m.Files[i].Path < m.Files[j].Path })
+	sort.Strings(m.Unowned)
+	return nil
+}
+
+// readInRoot reads name in root, following a final symlink inside the root
+// (/etc/os-release is a link to ../usr/lib/os-release).
+func readInRoot(root *os.Root, name string) ([]byte, error) {
+	phys, err := deps.PhysicalPaths(root.FS())("/" + name)
+	if err != nil {
+		return nil, err
+	}
+	for range 40 {
+		fi, err := root.Lstat(strings.TrimPrefix(phys, "/"))
+		if err != nil {
+			return nil, err
+		}
+		if fi.Mode()&fs.ModeSymlink == 0 {
+			return root.ReadFile(strings.TrimPrefix(phys, "/"))
+		}
+		t, err := root.Readlink(strings.TrimPrefix(phys, "/"))
+		if err != nil {
+			return nil, err
+		}
+		if !path.IsAbs(t) {
+			t = path.Join(path.Dir(phys), t)
+		}
+		if phys, err = deps.PhysicalPaths(root.FS())(t); err != nil {
+			return nil, err
+		}
+	}
+	return nil, fmt.Errorf("%s: too many levels of symbolic links", name)
 }
 
 // reasons says why each output file is there: the closure's reasons, then
@@ -238,13 +359,13 @@ func outputFiles(out string) ([]manifest.File, error) {
 			if err != nil {
 				return err
 			}
-			h, h1 := sha256.New(), sha1.New()
-			_, err = io.Copy(io.MultiWriter(h, h1), r)
+			h, h1, h5 := sha256.New(), sha1.New(), md5.New()
+			_, err = io.Copy(io.MultiWriter(h, h1, h5), r)
 			r.Close()
 			if err != nil {
 				return err
 			}
-			f.SHA256, f.SHA1 = hex.EncodeToString(h.Sum(nil)), hex.EncodeToString(h1.Sum(nil))
+			f.SHA256, f.SHA1, f.MD5 = hex.EncodeToString(h.Sum(nil)), hex.EncodeToString(h1.Sum(nil)), hex.EncodeToString(h5.Sum(nil))
 		}
 		files = append(files, f)
 		return nil
