@@ -38,12 +38,17 @@ func TestHello(t *testing.T) {
 		t.Errorf("image has %d layers, want 1", img.layers)
 	}
 	// Exactly cat's closure (with the merged-/usr links on the way to the
-	// loader), the skeleton, the user database and rootfs/: nothing else
-	// from the source image, and nothing inferred (cat looks nothing up,
-	// converts no charset, speaks no TLS).
-	want := []string{"/dev", "/etc", "/etc/group", "/etc/passwd", "/lib", "/lib64", "/proc", "/read", "/read/data", "/run", "/sys", "/usr", "/usr/bin",
+	// loader), the skeleton, the user database, rootfs/ and the package
+	// record for scanners: nothing else from the source image, and nothing
+	// inferred (cat looks nothing up, converts no charset, speaks no TLS).
+	want := []string{"/dev", "/etc", "/etc/debian_version", "/etc/group", "/etc/os-release", "/etc/passwd", "/lib", "/lib64",
+		"/proc", "/read", "/read/data", "/run", "/sys", "/usr", "/usr/bin",
 		"/usr/bin/cat", "/usr/lib", "/usr/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2",
-		"/usr/lib/x86_64-linux-gnu/libc.so.6", "/usr/lib64", "/usr/lib64/ld-linux-x86-64.so.2", "/write"}
+		"/usr/lib/x86_64-linux-gnu/libc.so.6", "/usr/lib64", "/usr/lib64/ld-linux-x86-64.so.2",
+		"/var", "/var/lib", "/var/lib/dpkg", "/var/lib/dpkg/status.d",
+		"/var/lib/dpkg/status.d/base-files", "/var/lib/dpkg/status.d/base-files.md5sums",
+		"/var/lib/dpkg/status.d/coreutils", "/var/lib/dpkg/status.d/coreutils.md5sums",
+		"/var/lib/dpkg/status.d/libc6", "/var/lib/dpkg/status.d/libc6.md5sums", "/write"}
 	if got := img.paths(); !slices.Equal(got, want) {
 		t.Errorf("image files\n got %q\nwant %q", got, want)
 	}
@@ -108,7 +113,9 @@ func TestHello(t *testing.T) {
 	if strings.Join(ids, " ") != "base-files coreutils libc6" {
 		t.Errorf("contributing packages %q, want base-files coreutils libc6", ids)
 	}
-	if unowned, _ := json.Marshal(m["unowned"]); string(unowned) != `["/etc/group","/etc/passwd","/lib64","/read/data"]` {
+	if unowned, _ := json.Marshal(m["unowned"]); string(unowned) != `["/etc/group","/etc/passwd","/lib64","/read/data",`+
+		`"/var/lib/dpkg/status.d/base-files","/var/lib/dpkg/status.d/base-files.md5sums","/var/lib/dpkg/status.d/coreutils",`+
+		`"/var/lib/dpkg/status.d/coreutils.md5sums","/var/lib/dpkg/status.d/libc6","/var/lib/dpkg/status.d/libc6.md5sums"]` {
 		t.Errorf("unowned = %s", unowned)
 	}
 	// Env is inherited from the source image, which sets PATH.
