@@ -1,26 +1,37 @@
 # The smith frontend image: one static binary on scratch, with the labels
-# BuildKit reads before it runs a gateway frontend.
+# BuildKit reads before it runs a gateway frontend. Every platform's binary is
+# cross-compiled (GOARCH): no stage runs under emulation.
 #
-#   docker buildx build -t smith .                  # builds the binary in golang:$GO_VERSION (needs that image)
-#   docker buildx build --target prebuilt -t smith <dir with bin/smith-frontend>
-#                                                   # offline: packages a binary built on the host (hack/build-frontend)
+#   docker buildx build --platform linux/amd64,linux/arm64,linux/ppc64le,linux/s390x -t smith .
+#                                   # builds the binaries in golang:$GO_VERSION (needs that image)
+#   docker buildx build --target prebuilt --platform … -t smith <dir with bin/<arch>/smith-frontend>
+#                                   # offline: packages binaries built on the host (hack/build-frontend)
 ARG GO_VERSION=1.26
 
 FROM scratch AS base
+ARG VERSION=dev
 LABEL moby.buildkit.frontend.network.none="true"
 LABEL moby.buildkit.frontend.caps="moby.buildkit.frontend.inputs,moby.buildkit.frontend.subrequests,moby.buildkit.frontend.contexts"
+LABEL org.opencontainers.image.title="smith" \
+      org.opencontainers.image.description="BuildKit frontend that builds microcontainers from smith.yaml" \
+      org.opencontainers.image.source="https://github.com/smithbuild/smith" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.version="${VERSION}"
 ENTRYPOINT ["/smith-frontend"]
 
 FROM base AS prebuilt
-COPY bin/smith-frontend /smith-frontend
+ARG TARGETARCH
+COPY bin/${TARGETARCH}/smith-frontend /smith-frontend
 
-FROM golang:${GO_VERSION} AS build
+FROM --platform=$BUILDPLATFORM golang:${GO_VERSION} AS build
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
 ARG VERSION=dev
-RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/smith-frontend ./cmd/smith-frontend
+ARG TARGETARCH
+RUN CGO_ENABLED=0 GOOS=linux GOARCH=${TARGETARCH} go build -trimpath \
+    -ldflags "-s -w -X main.version=${VERSION}" -o /out/smith-frontend ./cmd/smith-frontend
 
 FROM base AS frontend
 COPY --from=build /out/smith-frontend /smith-frontend

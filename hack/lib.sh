@@ -10,6 +10,9 @@ set -euo pipefail
 SMITH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SMITH_STATE=${SMITH_STATE:-/tmp/smith-hack}
 SMITH_CACHE=${SMITH_CACHE:-${HOME:-/root}/.cache/smith}
+# The published frontend image: named here and nowhere else (the release
+# workflow, the README and the examples are checked against it).
+SMITH_PUBLISHED_IMAGE=ghcr.io/smithbuild/smith
 SMITH_REGISTRY=${SMITH_REGISTRY:-127.0.0.1:5000}
 SMITH_FRONTEND_IMAGE=${SMITH_FRONTEND_IMAGE:-$SMITH_REGISTRY/smith:dev}
 BUILDX_VERSION=${BUILDX_VERSION:-v0.38.2}

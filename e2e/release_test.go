@@ -1,0 +1,110 @@
+package e2e
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"debug/elf"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// registryGet reads a manifest, index or blob from the local registry.
+func registryGet(t *testing.T, path string) []byte {
+	t.Helper()
+	req, err := http.NewRequest("GET", "http://"+testEnv.registry+"/v2/"+path, nil)
+	must(t, err)
+	req.Header.Set("Accept", ocispecs.MediaTypeImageIndex+", "+ocispecs.MediaTypeImageManifest)
+	resp, err := http.DefaultClient.Do(req)
+	must(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	must(t, err)
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %s\n%s", path, resp.Status, b)
+	}
+	return b
+}
+
+// TestFrontendImagePlatforms: the frontend image hack/build-frontend pushed
+// is one index for four platforms, each with a static binary for its own
+// machine, the version and the frontend labels.
+func TestFrontendImagePlatforms(t *testing.T) {
+	requireE2E(t)
+	repo, tag, _ := strings.Cut(strings.TrimPrefix(testEnv.frontend, testEnv.registry+"/"), ":")
+	var idx ocispecs.Index
+	must(t, json.Unmarshal(registryGet(t, repo+"/manifests/"+tag), &idx))
+	machines := map[string]elf.Machine{"amd64": elf.EM_X86_64, "arm64": elf.EM_AARCH64, "ppc64le": elf.EM_PPC64, "s390x": elf.EM_S390}
+	seen := map[string]bool{}
+	for _, d := range idx.Manifests {
+		if d.Platform == nil || d.Platform.OS != "linux" {
+			continue
+		}
+		arch := d.Platform.Architecture
+		want, ok := machines[arch]
+		if !ok {
+			continue
+		}
+		seen[arch] = true
+		var m ocispecs.Manifest
+		must(t, json.Unmarshal(registryGet(t, repo+"/manifests/"+d.Digest.String()), &m))
+		var cfg ocispecs.Image
+		must(t, json.Unmarshal(registryGet(t, repo+"/blobs/"+m.Config.Digest.String()), &cfg))
+		if cfg.Architecture != arch || cfg.Config.Labels["org.opencontainers.image.version"] == "" ||
+			!strings.Contains(cfg.Config.Labels["moby.buildkit.frontend.caps"], "moby.buildkit.frontend.contexts") {
+			t.Errorf("%s: config %s, labels %v", arch, cfg.Architecture, cfg.Config.Labels)
+		}
+		bin := binaryIn(t, registryGet(t, repo+"/blobs/"+m.Layers[len(m.Layers)-1].Digest.String()), "smith-frontend")
+		f, err := elf.NewFile(bytes.NewReader(bin))
+		if err != nil {
+			t.Fatalf("%s: /smith-frontend is not ELF: %v", arch, err)
+		}
+		if f.Machine != want || f.Class != elf.ELFCLASS64 || (arch == "ppc64le") != (f.Data == elf.ELFDATA2LSB && f.Machine == elf.EM_PPC64) {
+			t.Errorf("%s: /smith-frontend is %v %v %v", arch, f.Machine, f.Class, f.Data)
+		}
+		for _, p := range f.Progs {
+			if p.Type == elf.PT_INTERP {
+				t.Errorf("%s: /smith-frontend is dynamically linked", arch)
+			}
+		}
+	}
+	for arch := range machines {
+		if !seen[arch] {
+			t.Errorf("the frontend image has no linux/%s manifest: %+v", arch, idx.Manifests)
+		}
+	}
+	out, err := exec.Command(filepath.Join(os.Getenv("SMITH_HELPER_DIR"), "smith-frontend"), "version").Output()
+	if err != nil || !strings.HasPrefix(string(out), "smith-frontend ") || strings.TrimSpace(string(out)) == "smith-frontend dev" {
+		t.Errorf("smith-frontend version: %v %q (want the git version)", err, out)
+	}
+}
+
+// binaryIn returns the content of the file name at the top of a gzip'd
+// layer tar.
+func binaryIn(t *testing.T, layer []byte, name string) []byte {
+	t.Helper()
+	zr, err := gzip.NewReader(bytes.NewReader(layer))
+	must(t, err)
+	tr := tar.NewReader(zr)
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			t.Fatalf("the layer has no %s", name)
+		}
+		must(t, err)
+		if strings.TrimPrefix(h.Name, "./") == name || strings.TrimPrefix(h.Name, "/") == name {
+			b, err := io.ReadAll(tr)
+			must(t, err)
+			return b
+		}
+	}
+}
