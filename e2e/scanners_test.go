@@ -86,7 +86,7 @@ func trivyScan(t *testing.T, layout string) scanned {
 		}
 	}
 	must(t, json.Unmarshal(scanner(t, "trivy", "image", "--input", layout, "--cache-dir", t.TempDir(),
-		"--offline-scan", "--skip-db-update", "--skip-java-db-update", "--skip-check-update", "--disable-telemetry",
+		"--offline-scan", "--skip-db-update", "--skip-java-db-update", "--skip-version-check", "--disable-telemetry",
 		"--scanners", "license", "--list-all-pkgs", "-f", "json", "-q"), &out))
 	var s scanned
 	if os := out.Metadata.OS; os != nil && os.Family != "none" {
