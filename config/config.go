@@ -96,14 +96,18 @@ type File struct {
 	// PackageDB: write the package record scanners read into the image
 	// (default true).
 	PackageDB Bool
-	Keys      map[string]Pos // position of each top-level key present
+	// Emulate runs the installer for the target platform (scriptlets
+	// included; needs emulation on the builder) instead of natively with
+	// dnf --forcearch.
+	Emulate Bool
+	Keys    map[string]Pos // position of each top-level key present
 }
 
 var topKeys = []string{
 	"package", "type", "paths", "excludes", "parent", "nss", "root", "user",
 	"groups", "mounts", "entrypoint", "cmd", "dir", "env", "labels", "ports", "mock",
 	"installer", "releasever", "repos", "installer_repos", "localpkg_gpgcheck",
-	"charsets", "dlopen", "cacerts", "probe", "packagedb",
+	"charsets", "dlopen", "cacerts", "probe", "packagedb", "emulate",
 }
 
 var mockKeys = []string{
@@ -289,6 +293,8 @@ func (p *parser) topField(f *File, e entry) error {
 		f.Probes, err = p.probes(v, k)
 	case "packagedb":
 		f.PackageDB, err = p.boolean(v, k)
+	case "emulate":
+		f.Emulate, err = p.boolean(v, k)
 	default:
 		return p.unknownKey(e, "", topKeys)
 	}

@@ -39,6 +39,7 @@ type normalized struct {
 	CACerts   *bool             `json:"cacerts,omitempty"`
 	Probe     []normalizedProbe `json:"probe,omitempty"`
 	PackageDB *bool             `json:"packagedb,omitempty"`
+	Emulate   bool              `json:"emulate,omitempty"`
 }
 
 type normalizedProbe struct {
@@ -119,6 +120,7 @@ func (f *File) Normalized() (string, error) {
 	if f.CACerts.Set {
 		n.CACerts = &f.CACerts.Value
 	}
+	n.Emulate = f.Emulate.Value
 	if f.PackageDB.Set {
 		n.PackageDB = &f.PackageDB.Value
 	}

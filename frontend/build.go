@@ -123,7 +123,9 @@ func Build(ctx context.Context, c client.Client) (*client.Result, error) {
 		var err error
 		var sources []manifest.Source
 		if f.Type.Value == config.TypeMock {
-			installer, origin, err = loadInstaller(ctx, c, bc, f, target)
+			// The installer runs natively (dnf --forcearch) unless
+			// smith.yaml asks for emulation.
+			installer, origin, err = loadInstaller(ctx, c, bc, f, llbgen.InstallPlatform(f, target, bc.BuildPlatforms[0]))
 			sources = append(sources, manifest.Source{Kind: "installer", Name: origin})
 			for _, r := range f.Repos {
 				sources = append(sources, manifest.Source{Kind: "repository", Name: config.Redact(r.BaseURL.Value)})

@@ -101,7 +101,11 @@ debootstrap_tarball() {
 	mkdir -p "$SMITH_STATE/logs" "$(dirname "$tarball")"
 	log="$SMITH_STATE/logs/debootstrap-$(basename "$tarball" .tar).log"
 	work=$(mktemp -d "$SMITH_STATE/debootstrap.XXXXXX")
-	if ! debootstrap --arch="$arch" --variant=minbase --include="$include" "$suite" "$work/rootfs" "$mirror" >"$log" 2>&1; then
+	# Another CPU's root is only unpacked (the first stage): its packages'
+	# files are there, but nothing of it runs here, so none is configured.
+	local foreign=
+	case $arch in amd64 | i386) ;; *) foreign=--foreign ;; esac
+	if ! debootstrap $foreign --arch="$arch" --variant=minbase --include="$include" "$suite" "$work/rootfs" "$mirror" >"$log" 2>&1; then
 		tail -20 "$log"
 		rm -rf "$work"
 		die "debootstrap failed"

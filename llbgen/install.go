@@ -189,13 +189,26 @@ func install(f *config.File, in InstallInputs, o Options) (root, meta llb.State,
 	if localCheck {
 		localpkg = 1
 	}
-	s.line(strings.Join([]string{
-		"dnf", "--installroot=" + installRoot, `--releasever="$releasever"`,
-		"--setopt=install_weak_deps=False", "--setopt=tsflags=nodocs", "--nodocs",
-		"--setopt=cachedir=" + dnfCache, `--setopt=reposdir="$repos"`,
+	cross := CrossInstall(f, o.Platform, o.BuildPlatform)
+	tsflags := "nodocs"
+	dnfArgs := []string{"dnf", "--installroot=" + installRoot, `--releasever="$releasever"`}
+	if cross {
+		// dnf picks the target's packages (and $basearch); their
+		// scriptlets would need the target's CPU, so they do not run.
+		dnfArgs = append(dnfArgs, "--forcearch="+RPMArch(o.Platform))
+		tsflags = "nodocs,noscripts,notriggers"
+	}
+	s.line(strings.Join(append(dnfArgs,
+		"--setopt=install_weak_deps=False", "--setopt=tsflags="+tsflags, "--nodocs",
+		"--setopt=cachedir="+dnfCache, `--setopt=reposdir="$repos"`,
 		"--setopt=skip_if_unavailable=False", fmt.Sprintf("--setopt=localpkg_gpgcheck=%d", localpkg),
 		"-y", "install", `"$@"`,
-	}, " "))
+	), " "))
+	if cross {
+		s.line(fmt.Sprintf(`skipped=$(rpm --root %s -qa --qf '%%{NAME}%%|PRETRANS?{ %%%%pretrans}|%%|PREIN?{ %%%%pre}|%%|POSTIN?{ %%%%post}|%%|POSTTRANS?{ %%%%posttrans}|%%|TRIGGERNAME?{ triggers}|\n' | grep ' ' | LC_ALL=C sort || true)`, installRoot))
+		s.line(fmt.Sprintf(`[ -z "$skipped" ] || printf 'smith: installed for %s on %s without emulation: these scriptlets did not run (emulate: true runs them):\n%%s\n' "$skipped" >&2`,
+			RPMArch(o.Platform), RPMArch(o.BuildPlatform)))
+	}
 	s.line("mkdir -p " + installMeta)
 	s.line(fmt.Sprintf(`rpm --root %s -qa --qf '%%{NAME}-%%{EPOCHNUM}:%%{VERSION}-%%{RELEASE}.%%{ARCH}\n' | grep -v '^gpg-pubkey-' | LC_ALL=C sort >%s/%s`,
 		installRoot, installMeta, rpmPackagesName))
@@ -216,7 +229,7 @@ func install(f *config.File, in InstallInputs, o Options) (root, meta llb.State,
 		llb.AddMount(installScript, scriptState, llb.Readonly),
 		llb.AddMount(installContext, in.Context, llb.Readonly),
 		llb.AddMount(dnfCache, llb.Scratch(), llb.AsPersistentCacheDir("smith-dnf-"+platformID(o.Platform), llb.CacheMountLocked)),
-		llb.Platform(o.Platform),
+		llb.Platform(InstallPlatform(f, o.Platform, o.BuildPlatform)),
 		llb.WithCustomName("[smith] dnf install "+strings.Join(what, " ")),
 	)
 	if f.Releasever.Value != "" {
@@ -239,6 +252,41 @@ func install(f *config.File, in InstallInputs, o Options) (root, meta llb.State,
 	root = run.AddMount(installRoot, llb.Scratch())
 	meta = run.AddMount(installMeta, llb.Scratch())
 	return root, meta, nil
+}
+
+// InstallPlatform is where the installer runs: natively on the build
+// platform, unless smith.yaml asks for emulation of the target's.
+func InstallPlatform(f *config.File, target, build ocispecs.Platform) ocispecs.Platform {
+	if f.Emulate.Value || build.OS == "" {
+		return target
+	}
+	return build
+}
+
+// CrossInstall tells whether dnf installs another architecture's packages
+// than the one it runs on (--forcearch, no scriptlets).
+func CrossInstall(f *config.File, target, build ocispecs.Platform) bool {
+	return RPMArch(InstallPlatform(f, target, build)) != RPMArch(target)
+}
+
+// RPMArch is the RPM architecture name of an OCI platform.
+func RPMArch(p ocispecs.Platform) string {
+	switch p.Architecture {
+	case "amd64":
+		return "x86_64"
+	case "arm64":
+		return "aarch64"
+	case "386":
+		return "i686"
+	case "arm":
+		if p.Variant == "v6" || p.Variant == "v5" {
+			return "armv6hl"
+		}
+		return "armv7hl"
+	case "ppc64le", "s390x", "riscv64":
+		return p.Architecture
+	}
+	return p.Architecture
 }
 
 func platformID(p ocispecs.Platform) string {

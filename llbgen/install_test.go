@@ -9,6 +9,7 @@ import (
 
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/solver/pb"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/smithbuild/smith/plan"
 )
@@ -158,5 +159,59 @@ func TestInstallOptions(t *testing.T) {
 		if err == nil || !strings.HasPrefix(err.Error(), want) {
 			t.Errorf("%q: err = %v, want prefix %q", bad, err, want)
 		}
+	}
+}
+
+// TestCrossInstall: an arm64 image built on amd64 runs dnf natively with
+// --forcearch and no scriptlets, and says which were skipped; emulate: true
+// runs the installer for the target instead.
+func TestCrossInstall(t *testing.T) {
+	amd64 := ocispecs.Platform{OS: "linux", Architecture: "amd64"}
+	arm64 := ocispecs.Platform{OS: "linux", Architecture: "arm64"}
+	for _, tc := range []struct {
+		yaml      string
+		target    ocispecs.Platform
+		wantPlat  string
+		wantCross bool
+	}{
+		{"package: httpd\n", arm64, "amd64", true},
+		{"package: httpd\n", amd64, "amd64", false},
+		{"package: httpd\nemulate: true\n", arm64, "arm64", false},
+	} {
+		f := parse(t, tc.yaml)
+		res, err := Generate(f, Options{Platform: tc.target, BuildPlatform: amd64,
+			Helper:  llb.Image("example.com/smith:test"),
+			Install: InstallInputs{Installer: llb.Image("example.com/installer:1"), Context: llb.Local("context")}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var script string
+		var dnf *pb.Op
+		for _, op := range ops(t, res.Manifest) {
+			if e := op.GetExec(); e != nil && e.Meta.Args[0] == "/bin/sh" {
+				dnf = op
+			}
+			if fo := op.GetFile(); fo != nil {
+				for _, a := range fo.Actions {
+					if mk := a.GetMkfile(); mk != nil && mk.Path == "/install" {
+						script = string(mk.Data)
+					}
+				}
+			}
+		}
+		if dnf == nil || dnf.Platform.Architecture != tc.wantPlat {
+			t.Errorf("%q for %s: dnf runs on %v, want %s", tc.yaml, tc.target.Architecture, dnf.GetPlatform(), tc.wantPlat)
+		}
+		cross := strings.Contains(script, "--forcearch=aarch64") && strings.Contains(script, "--setopt=tsflags=nodocs,noscripts,notriggers") &&
+			strings.Contains(script, "these scriptlets did not run")
+		if cross != tc.wantCross {
+			t.Errorf("%q for %s: cross install %v, want %v:\n%s", tc.yaml, tc.target.Architecture, cross, tc.wantCross, script)
+		}
+		if img := res.Image; img.Architecture != tc.target.Architecture {
+			t.Errorf("image architecture %s", img.Architecture)
+		}
+	}
+	if _, err := Generate(parse(t, "package: img.example/x:1\nemulate: true\n"), Options{}); err == nil || !strings.Contains(err.Error(), "emulate: only applies to RPM installs") {
+		t.Errorf("emulate on an image: %v", err)
 	}
 }
