@@ -114,14 +114,26 @@ var mockKeys = []string{
 	"config", "pre-build", "post-build", "deps", "debuginfo", "debugdeps", "debugpaths",
 }
 
-type parser struct{ name string }
+type parser struct {
+	name   string
+	limits Limits
+}
 
-// Parse decodes and validates smith.yaml. name is used in error messages.
-// An empty document (or one with only comments) gives a File with only Name
-// set. Errors are *Error; only the first problem found is reported.
+// Parse decodes and validates smith.yaml with DefaultLimits. name is used
+// in error messages. An empty document (or one with only comments) gives a
+// File with only Name set. Errors are *Error (or *SizeError); only the
+// first problem found is reported.
 func Parse(name string, data []byte) (*File, error) {
-	p := &parser{name: name}
+	return ParseLimits(name, data, DefaultLimits)
+}
+
+// ParseLimits is Parse with other limits; zero fields are unlimited.
+func ParseLimits(name string, data []byte, limits Limits) (*File, error) {
+	p := &parser{name: name, limits: limits}
 	f := &File{Name: name}
+	if limits.Bytes > 0 && len(data) > limits.Bytes {
+		return nil, &SizeError{File: name, Size: len(data), Limit: limits.Bytes}
+	}
 
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
@@ -219,6 +231,9 @@ func (p *parser) file(f *File, root *yaml.Node) error {
 	if !f.Type.Set && len(f.Package.Items) > 0 {
 		f.Type = String{Value: DetectType(f.Package.Items[0].Value), Pos: f.Package.Pos}
 	}
+	if n := len(f.Paths.Items); p.limits.Paths > 0 && n > p.limits.Paths {
+		return p.errorf(f.Keys["paths"], "paths", "%d entries; the limit is %d (raise it with --build-arg %s=N)", n, p.limits.Paths, LimitArgs.Paths)
+	}
 	if len(f.Paths.Items) > 0 && len(f.Package.Items) == 0 && len(f.Mock.Deps.Items) == 0 {
 		return p.errorf(f.Keys["paths"], "paths", "needs a package to copy from")
 	}
@@ -262,8 +277,10 @@ func (p *parser) topField(f *File, e entry) error {
 		f.Cmd, err = p.list(v, k, false, nil)
 	case "dir":
 		f.Dir, err = p.str(v, k)
-		if err == nil && f.Dir.Value != "" && !strings.HasPrefix(f.Dir.Value, "/") {
-			err = p.errorf(f.Dir.Pos, k, "%q is not an absolute path", f.Dir.Value)
+		if err == nil && f.Dir.Value != "" && f.Dir.Value != "/" {
+			if cerr := checkAbs(f.Dir.Value); cerr != nil {
+				err = p.errorf(f.Dir.Pos, k, "%v", cerr)
+			}
 		}
 	case "env":
 		f.Env, err = p.env(v, k)

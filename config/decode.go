@@ -69,6 +69,9 @@ func (p *parser) entries(m *yaml.Node, field string) ([]entry, error) {
 			return nil, p.errorf(posOf(kn), field, "duplicate key %q (first defined on line %d)", kn.Value, first.Line)
 		}
 		seen[kn.Value] = kn
+		if err := p.checkScalar(posOf(kn), field, kn.Value); err != nil {
+			return nil, err
+		}
 		out = append(out, entry{key: kn.Value, keyNode: kn, val: vn})
 	}
 	return out, nil
@@ -83,6 +86,9 @@ func (p *parser) str(n *yaml.Node, field string) (String, error) {
 	}
 	if n.Kind != yaml.ScalarNode {
 		return String{}, p.errorf(posOf(n), field, "expected a string, got %s", describe(n))
+	}
+	if err := p.checkScalar(posOf(n), field, n.Value); err != nil {
+		return String{}, err
 	}
 	return String{Value: n.Value, Pos: posOf(n), Set: true}, nil
 }
@@ -140,6 +146,9 @@ func (p *parser) list(n *yaml.Node, field string, skipEmpty bool, check func(str
 		if skipEmpty && c.Value == "" {
 			continue
 		}
+		if err := p.checkScalar(posOf(c), indexField(field, i), c.Value); err != nil {
+			return List{}, err
+		}
 		if check != nil {
 			if err := check(c.Value); err != nil {
 				return List{}, p.errorf(posOf(c), indexField(field, i), "%v", err)
@@ -159,9 +168,17 @@ func checkGlob(pattern string) error {
 	return nil
 }
 
+// checkAbs accepts a clean absolute path below the root, as mounts and
+// dir must be: no "..", no "." and no empty components.
 func checkAbs(s string) error {
 	if !strings.HasPrefix(s, "/") {
 		return fmt.Errorf("%q is not an absolute path", s)
+	}
+	if s == "/" {
+		return fmt.Errorf("%q is the root itself", s)
+	}
+	if c := path.Clean(s); c != s && c+"/" != s {
+		return fmt.Errorf("%q is not a clean path: write %q", s, c)
 	}
 	return nil
 }

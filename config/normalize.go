@@ -132,6 +132,20 @@ func (f *File) Normalized() (string, error) {
 	return string(b), err
 }
 
+// HasCredentials tells whether an http(s) URL carries user[:password]@.
+func HasCredentials(v string) bool {
+	lower := strings.ToLower(v)
+	if !strings.HasPrefix(lower, "http://") && !strings.HasPrefix(lower, "https://") {
+		return false
+	}
+	if u, err := url.Parse(v); err == nil {
+		return u.User != nil
+	}
+	_, rest, _ := strings.Cut(v, "://")
+	host, _, _ := strings.Cut(rest, "/")
+	return strings.Contains(host, "@")
+}
+
 // Redact removes user:password@ from an http(s) URL; other values pass
 // through unchanged.
 func Redact(v string) string {
@@ -147,6 +161,9 @@ func Redact(v string) string {
 			return scheme + "://" + v[at+1:]
 		}
 		return v
+	}
+	if u.User == nil {
+		return v // as written: u.String() would also drop an empty "#"
 	}
 	u.User = nil
 	return u.String()

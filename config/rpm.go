@@ -121,7 +121,7 @@ func (p *parser) repos(f *File, n *yaml.Node, field string) error {
 				return p.errorf(s.Pos, rf, "%q: spaces, quotes and control characters are not allowed", s.Value)
 			}
 			if IsURL(s.Value) {
-				if Redact(s.Value) != s.Value {
+				if HasCredentials(s.Value) {
 					return p.errorf(s.Pos, rf, "credentials in repository URLs are not supported: they would be recorded in the build; serve the repository without them, or from the build context")
 				}
 				continue

@@ -133,10 +133,22 @@ func (r *resolver) requestPattern(i int, p Pattern) {
 				return
 			}
 			reason := fmt.Sprintf("requested by %s (%s)", fieldOf(p.Origin, fmt.Sprintf("paths[%d]", i)), g)
+			kept := 0
 			for _, m := range matches {
+				if kind := r.special(m); kind != "" {
+					r.fail(withOrigin(p.Origin, fmt.Errorf("%s is a %s: only files, directories and symlinks can be copied", m, kind)))
+					continue
+				}
+				if r.excluded(m) {
+					continue
+				}
+				kept++
 				if err := r.request(m, reason, p.Origin); err != nil {
 					r.fail(withOrigin(p.Origin, err))
 				}
+			}
+			if kept == 0 && len(matches) > 0 && !r.req.Optional {
+				r.fail(withOrigin(p.Origin, fmt.Errorf("everything %q matches is excluded", p.Glob)))
 			}
 			return
 		}

@@ -228,6 +228,31 @@ func (r *resolver) place(p, reason string) (string, fs.FileInfo, error) {
 	return phys, fi, nil
 }
 
+// special names the type of the file p resolves to when it is neither a
+// regular file, a directory nor a symlink (a device, a pipe, a socket), or
+// returns "".
+func (r *resolver) special(p string) string {
+	phys, _, err := r.follow(p)
+	if err != nil {
+		return ""
+	}
+	fi, err := r.lstat(phys)
+	if err != nil || fi.IsDir() || fi.Mode().IsRegular() {
+		return ""
+	}
+	switch m := fi.Mode(); {
+	case m&fs.ModeCharDevice != 0:
+		return "character device"
+	case m&fs.ModeDevice != 0:
+		return "block device"
+	case m&fs.ModeNamedPipe != 0:
+		return "named pipe"
+	case m&fs.ModeSocket != 0:
+		return "socket"
+	}
+	return "special file"
+}
+
 // request adds p like place does, then the whole tree below a directory,
 // or the libraries of an ELF file.
 func (r *resolver) request(p, reason, origin string) error {

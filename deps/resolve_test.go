@@ -3,6 +3,7 @@ package deps
 import (
 	"bytes"
 	"errors"
+	"io/fs"
 	"reflect"
 	"strings"
 	"testing"
@@ -292,4 +293,34 @@ func TestExpandTokens(t *testing.T) {
 			t.Errorf("expandTokens(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
+}
+
+func TestNothingToCopy(t *testing.T) {
+	root := fstest.MapFS{
+		"dev/null":     &fstest.MapFile{Mode: fs.ModeDevice | fs.ModeCharDevice | 0o666},
+		"run/fifo":     &fstest.MapFile{Mode: fs.ModeNamedPipe | 0o644},
+		"usr/bin/cat":  exe("cat"),
+		"usr/bin/link": lnk("/dev/null"),
+	}
+	runCases(t, []resolveCase{{
+		summary: "a device",
+		fsys:    root,
+		req:     Request{Paths: []Pattern{{Glob: "/dev/null", Origin: "smith.yaml:2:3: paths[0]"}}},
+		err:     "smith.yaml:2:3: paths[0]: /dev/null is a character device: only files, directories and symlinks can be copied",
+	}, {
+		summary: "a link to a device",
+		fsys:    root,
+		req:     Request{Paths: []Pattern{{Glob: "/usr/bin/link"}}},
+		err:     "/usr/bin/link is a character device",
+	}, {
+		summary: "a pipe",
+		fsys:    root,
+		req:     Request{Paths: []Pattern{{Glob: "/run/*"}}},
+		err:     "/run/fifo is a named pipe",
+	}, {
+		summary: "everything excluded",
+		fsys:    root,
+		req:     Request{Paths: []Pattern{{Glob: "/usr/bin/cat", Origin: "o"}}, Excludes: []Pattern{{Glob: "/"}}},
+		err:     `o: everything "/usr/bin/cat" matches is excluded`,
+	}})
 }

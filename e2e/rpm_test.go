@@ -220,8 +220,8 @@ cmd: [/usr/bin/smith-local]
 `, nil)
 	fx := getRPMFixtures(t)
 	must(t, os.MkdirAll(filepath.Join(p.dir, "rpms"), 0o755))
-	mustRun(t, "sh", "-c", "cp "+fx.dir+"/local/smith-local-*.rpm "+fx.dir+"/repo/smith-libgreet-*.rpm "+
-		fx.dir+"/repo/smith-ldso-*.rpm "+fx.dir+"/repo/smith-filesystem-*.rpm "+filepath.Join(p.dir, "rpms")+"/")
+	mustRun(t, "sh", "-c", "cp "+fx.dir+"/local/smith-local-*.rpm "+fx.dir+"/repo/smith-libgreet-*.x86_64.rpm "+
+		fx.dir+"/repo/smith-ldso-*.x86_64.rpm "+fx.dir+"/repo/smith-filesystem-*.x86_64.rpm "+filepath.Join(p.dir, "rpms")+"/")
 	img, _ := p.build(t, installerOpt()...)
 	stdout, stderr, err := img.run(t)
 	if err != nil || stdout != "Hello from libgreet.so.1, smith-local!\n" {

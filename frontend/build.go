@@ -2,6 +2,7 @@ package frontend
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path"
 	"strconv"
@@ -46,7 +47,15 @@ func Build(ctx context.Context, c client.Client) (*client.Result, error) {
 		return nil, fmt.Errorf("reading %s: %w", opts["filename"], err)
 	}
 	name := path.Base(opts["filename"])
-	f, err := config.Parse(name, src.Data)
+	limits, err := parseLimits(bc.BuildArgs)
+	if err != nil {
+		return nil, err
+	}
+	f, err := config.ParseLimits(name, src.Data, limits)
+	var size *config.SizeError
+	if errors.As(err, &size) {
+		return nil, err // with the whole file attached, the error would be as large
+	}
 	// Credentials in URLs never reach error output, warnings or provenance.
 	// In place: src.Warn shows this same source map.
 	src.SourceMap.Data = config.RedactText(src.Data)
@@ -249,5 +258,31 @@ func sourceDateEpoch(args map[string]string) (time.Time, error) {
 	if err != nil || n < 0 {
 		return time.Time{}, fmt.Errorf("build arg SOURCE_DATE_EPOCH=%q: want a non-negative number of seconds", v)
 	}
+	if n > maxEpoch {
+		return time.Time{}, fmt.Errorf("build arg SOURCE_DATE_EPOCH=%q: after the year 9999, which image timestamps (RFC 3339) cannot hold", v)
+	}
 	return time.Unix(n, 0).UTC(), nil
+}
+
+// maxEpoch is 9999-12-31T23:59:59Z.
+const maxEpoch = 253402300799
+
+// parseLimits reads the build-args that raise config.DefaultLimits.
+func parseLimits(args map[string]string) (config.Limits, error) {
+	l := config.DefaultLimits
+	for _, it := range []struct {
+		name string
+		v    *int
+	}{{config.LimitArgs.Bytes, &l.Bytes}, {config.LimitArgs.Paths, &l.Paths}, {config.LimitArgs.Value, &l.Value}} {
+		s, ok := args[it.name]
+		if !ok || s == "" {
+			continue
+		}
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			return l, fmt.Errorf("build arg %s=%q: want a positive number", it.name, s)
+		}
+		*it.v = n
+	}
+	return l, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/distribution/reference"
@@ -77,9 +78,13 @@ func loadArchive(ctx context.Context, c client.Client, bc *dockerui.Client, help
 	if err != nil {
 		return llb.State{}, nil, err
 	}
+	maxLayers, maxBytes, err := archiveLimits(bc.BuildArgs)
+	if err != nil {
+		return llb.State{}, nil, err
+	}
 	in := llbgen.ArchiveInputs{
 		Archive: a, Context: *archiveCtx, Helper: helper,
-		Platform: p, BuildPlatform: bc.BuildPlatforms[0], IgnoreCache: bc.IsNoCache(""),
+		Platform: p, BuildPlatform: bc.BuildPlatforms[0], IgnoreCache: bc.IsNoCache(""), MaxBytes: maxBytes,
 	}
 	ref, err := solveRef(ctx, c, llbgen.ArchiveInspect(in), bc.BuildPlatforms[0], bc.CacheImports)
 	if err != nil {
@@ -96,11 +101,31 @@ func loadArchive(ctx context.Context, c client.Client, bc *dockerui.Client, help
 	if err := json.Unmarshal(dt, &info); err != nil {
 		return llb.State{}, nil, fmt.Errorf("decoding the archive's image config: %w", err)
 	}
+	if info.Layers > maxLayers {
+		return llb.State{}, nil, fmt.Errorf("%s has %d layers; the limit is %d (raise it with --build-arg SMITH_MAX_LAYERS=N)", a.File, info.Layers, maxLayers)
+	}
 	root, stacked := llbgen.ArchiveLayers(in, info.Layers)
 	if layered {
 		return stacked, &info.Config, nil
 	}
 	return root, &info.Config, nil
+}
+
+// archiveLimits reads SMITH_MAX_LAYERS (default 128) and
+// SMITH_MAX_ARCHIVE_BYTES (default 16 GiB) from the build-args.
+func archiveLimits(args map[string]string) (layers int, bytes int64, err error) {
+	layers, bytes = 128, 16<<30
+	if v := args["SMITH_MAX_LAYERS"]; v != "" {
+		if layers, err = strconv.Atoi(v); err != nil || layers < 1 {
+			return 0, 0, fmt.Errorf("build arg SMITH_MAX_LAYERS=%q: want a positive number", v)
+		}
+	}
+	if v := args["SMITH_MAX_ARCHIVE_BYTES"]; v != "" {
+		if bytes, err = strconv.ParseInt(v, 10, 64); err != nil || bytes < 1 {
+			return 0, 0, fmt.Errorf("build arg SMITH_MAX_ARCHIVE_BYTES=%q: want a positive number", v)
+		}
+	}
+	return layers, bytes, nil
 }
 
 // loadParent returns the parent image, or nil when smith.yaml names none.

@@ -46,6 +46,7 @@ func (img *Image) ApplyLayer(k int, root *os.Root, log io.Writer) error {
 		return fmt.Errorf("%s: %w", prefix, err)
 	}
 	defer rd.Close()
+	limited := &limitReader{r: rd, left: img.a.maxBytes}
 	ap := &applier{
 		root:    root,
 		prefix:  prefix,
@@ -53,10 +54,33 @@ func (img *Image) ApplyLayer(k int, root *os.Root, log io.Writer) error {
 		created: map[string]bool{},
 		asRoot:  os.Geteuid() == 0,
 	}
-	if err := ap.apply(tar.NewReader(rd)); err != nil {
+	if err := ap.apply(tar.NewReader(limited)); err != nil {
+		if limited.over {
+			return fmt.Errorf("%s: decompresses to more than %d bytes, the limit (raise it with --build-arg SMITH_MAX_ARCHIVE_BYTES=N)", prefix, img.a.maxBytes)
+		}
 		return err
 	}
 	return nil
+}
+
+// limitReader fails once more than left bytes are read.
+type limitReader struct {
+	r    io.Reader
+	left int64
+	over bool
+}
+
+func (l *limitReader) Read(b []byte) (int, error) {
+	if l.left <= 0 {
+		l.over = true
+		return 0, errors.New("size limit reached")
+	}
+	if int64(len(b)) > l.left {
+		b = b[:l.left]
+	}
+	n, err := l.r.Read(b)
+	l.left -= int64(n)
+	return n, err
 }
 
 // verifyLayer reads the layer blob once and checks its digest, or the
@@ -137,6 +161,14 @@ func (ap *applier) errf(name, format string, args ...any) error {
 // clean validates an entry name (or hard link target) and makes it
 // relative to the root; "." is the root itself.
 func (ap *applier) clean(entry, name string) (string, error) {
+	if len(name) > MaxNameBytes {
+		return "", fmt.Errorf("%s: an entry name of %d bytes (%.40q…) is longer than %d, the limit", ap.prefix, len(name), name, MaxNameBytes)
+	}
+	for _, c := range strings.Split(name, "/") {
+		if len(c) > MaxComponentBytes {
+			return "", fmt.Errorf("%s: entry %.60q…: a name component of %d bytes is longer than %d, the limit", ap.prefix, name, len(c), MaxComponentBytes)
+		}
+	}
 	if strings.HasPrefix(name, "/") {
 		return "", ap.escapes(entry, name)
 	}

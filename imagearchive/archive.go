@@ -41,15 +41,30 @@ type Options struct {
 	// TempDir holds the decompressed copy of a compressed archive;
 	// empty means os.TempDir().
 	TempDir string
+	// MaxBytes bounds what decompression may produce: the archive itself
+	// and each layer, uncompressed (a gzip bomb stops there); 0 means
+	// DefaultMaxBytes.
+	MaxBytes int64
 }
+
+// DefaultMaxBytes is Options.MaxBytes when unset: 16 GiB.
+const DefaultMaxBytes = 16 << 30
+
+// MaxNameBytes bounds an entry name in a layer, as Linux does a path
+// (PATH_MAX) and NAME_MAX each component.
+const (
+	MaxNameBytes      = 4096
+	MaxComponentBytes = 255
+)
 
 // Archive is an opened image archive.
 type Archive struct {
-	name    string
-	r       io.ReaderAt
-	members map[string]member
-	format  Format
-	tmp     *os.File
+	name     string
+	maxBytes int64
+	r        io.ReaderAt
+	members  map[string]member
+	format   Format
+	tmp      *os.File
 }
 
 // member is one tar entry of the outer archive.
@@ -81,14 +96,17 @@ func OpenFile(f fs.File, name string) (*Archive, error) {
 
 // OpenWith is Open with options.
 func OpenWith(r io.ReaderAt, size int64, name string, opt Options) (*Archive, error) {
-	a := &Archive{name: name, r: r, members: map[string]member{}}
+	a := &Archive{name: name, r: r, members: map[string]member{}, maxBytes: opt.MaxBytes}
+	if a.maxBytes <= 0 {
+		a.maxBytes = DefaultMaxBytes
+	}
 	ok := false
 	defer func() {
 		if !ok {
 			a.Close()
 		}
 	}()
-	var magic [4]byte
+	var magic [6]byte // xz's signature is six bytes
 	n, _ := r.ReadAt(magic[:], 0)
 	if comp := compression(magic[:n]); comp != "" {
 		dec, err := decompressor(comp, io.NewSectionReader(r, 0, size))
@@ -102,10 +120,13 @@ func OpenWith(r io.ReaderAt, size int64, name string, opt Options) (*Archive, er
 		}
 		os.Remove(tmp.Name()) // unlinked: gone when closed
 		a.tmp = tmp
-		size, err = io.Copy(tmp, dec)
+		size, err = io.Copy(tmp, io.LimitReader(dec, a.maxBytes+1))
 		dec.Close()
 		if err != nil {
 			return nil, fmt.Errorf("%s: decompressing: %w", name, err)
+		}
+		if size > a.maxBytes {
+			return nil, fmt.Errorf("%s: decompresses to more than %d bytes, the limit (raise it with --build-arg SMITH_MAX_ARCHIVE_BYTES=N)", name, a.maxBytes)
 		}
 		a.r = tmp
 	}
@@ -316,5 +337,5 @@ func decompressor(comp string, r io.Reader) (io.ReadCloser, error) {
 	case "":
 		return io.NopCloser(r), nil
 	}
-	return nil, errors.New(comp + " compression is not supported (use gzip or zstd)")
+	return nil, errors.New(comp + "-compressed archives are not supported: use an uncompressed, gzip or zstd one")
 }

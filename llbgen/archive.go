@@ -61,6 +61,9 @@ type ArchiveInputs struct {
 	Platform      ocispecs.Platform // the image to pick
 	BuildPlatform ocispecs.Platform // where the helper runs
 	IgnoreCache   bool
+	// MaxBytes bounds the decompressed archive and each layer; 0 is the
+	// helper's default.
+	MaxBytes int64
 }
 
 func (in ArchiveInputs) run(out llb.State, name string, args ...string) llb.State {
@@ -71,6 +74,9 @@ func (in ArchiveInputs) run(out llb.State, name string, args ...string) llb.Stat
 	argv := append([]string{HelperPath, "unpack",
 		"--archive", archiveContext + "/" + file, "--name", in.Archive.File,
 		"--platform", platforms.Format(in.Platform), "--tmp", "/tmp", "--out", archiveOut}, args...)
+	if in.MaxBytes > 0 {
+		argv = append(argv, "--max-bytes", strconv.FormatInt(in.MaxBytes, 10))
+	}
 	if in.Archive.Tag != "" {
 		argv = append(argv, "--tag", in.Archive.Tag)
 	}
@@ -81,7 +87,9 @@ func (in ArchiveInputs) run(out llb.State, name string, args ...string) llb.Stat
 	opts := []llb.RunOption{
 		llb.Args(argv),
 		llb.AddMount(archiveContext, in.Context, llb.Readonly),
-		llb.AddMount("/tmp", llb.Scratch(), llb.Tmpfs()),
+		// On disk, in the step's own scratch mount: a decompressed archive
+		// may be large, and a tmpfs would take it from memory.
+		llb.AddMount("/tmp", llb.Scratch()),
 		llb.Network(pbNetNone),
 		llb.Platform(bp),
 		llb.WithCustomName(name),

@@ -91,8 +91,11 @@ type Result struct {
 // ManifestFile is the package manifest's path in Result.Manifest.
 const ManifestFile = "/package-manifest.json"
 
-// Mount point of the trace step's metadata output.
-const metaMount = "/smith/meta"
+// Mount points of the trace step's metadata output and of its plan.
+const (
+	metaMount = "/smith/meta"
+	planMount = "/smith/plan"
+)
 
 // Generate translates f into LLB and an image config.
 func Generate(f *config.File, o Options) (*Result, error) {
@@ -123,6 +126,7 @@ func Generate(f *config.File, o Options) (*Result, error) {
 	p := HelperPlan(f, imageEnv(f, inherited(o.SourceImage, o.ParentImage)), users, o.Epoch)
 	p.Manifest = metaMount + ManifestFile
 	p.Record = !f.PackageDB.Set || f.PackageDB.Value
+	p.Parent = f.Parent.Value != ""
 	if rpmMeta != nil {
 		p.RPM = &plan.RPM{Files: rpmMount + "/" + rpmFilesName, Packages: rpmMount + "/" + rpmPackagesName,
 			QA: rpmMount + "/" + rpmQAName}
@@ -131,13 +135,15 @@ func Generate(f *config.File, o Options) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encoding the helper plan: %w", err)
 	}
-	args := []string{HelperPath, "trace", "--root", srcMount, "--out", outMount, "--overlay", contextMount + "/rootfs"}
+	args := []string{HelperPath, "trace", "--root", srcMount, "--out", outMount, "--overlay", contextMount + "/rootfs",
+		"--plan-file", planMount + "/plan.json"}
 	runOpts := []llb.RunOption{
 		llb.Args(args),
 		llb.AddEnv("SOURCE_DATE_EPOCH", strconv.FormatInt(o.Epoch.Unix(), 10)),
-		// The plan travels in the environment so the step's command line,
-		// which BuildKit prints on failure, stays readable.
-		llb.AddEnv(plan.Env, string(planJSON)),
+		// The plan travels in a file: an environment variable holds at
+		// most 128 KiB, a few thousand paths.
+		llb.AddMount(planMount, llb.Scratch().File(llb.Mkfile("/plan.json", 0o644, planJSON, llb.WithCreatedTime(o.Epoch)),
+			llb.WithCustomName("[smith] write the trace plan")), llb.Readonly),
 		llb.AddMount(srcMount, o.Source, llb.Readonly),
 		llb.AddMount(contextMount, o.Context, llb.Readonly),
 		llb.Network(pbNetNone),

@@ -2,7 +2,6 @@ package llbgen
 
 import (
 	"context"
-	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
@@ -10,8 +9,6 @@ import (
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/solver/pb"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
-
-	"github.com/smithbuild/smith/plan"
 )
 
 const rpmYAML = `package: [./rpms/*.rpm, httpd]
@@ -117,14 +114,7 @@ func TestInstall(t *testing.T) {
 	if !cache {
 		t.Error("dnf's cache is not on a locked cache mount")
 	}
-	var p plan.Plan
-	for _, kv := range trace.Meta.Env {
-		if v, ok := strings.CutPrefix(kv, plan.Env+"="); ok {
-			if err := json.Unmarshal([]byte(v), &p); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	p := planOf(t, res)
 	if p.RPM == nil || p.RPM.Files != "/smith/rpm/files.tsv" || p.Manifest != "/smith/meta"+ManifestFile {
 		t.Errorf("plan.RPM = %+v, plan.Manifest = %q", p.RPM, p.Manifest)
 	}

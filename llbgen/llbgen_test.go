@@ -260,14 +260,7 @@ func TestGenerate(t *testing.T) {
 			t.Errorf("args %q lack %q", args, want)
 		}
 	}
-	var p plan.Plan
-	for _, kv := range e.Meta.Env {
-		if v, ok := strings.CutPrefix(kv, plan.Env+"="); ok {
-			if err := json.Unmarshal([]byte(v), &p); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	p := planOf(t, res)
 	if p.Epoch != 42 || len(p.Trace.Paths) != 1 || p.Trace.Paths[0].Glob != "/usr/bin/cat" ||
 		!slices.Equal(p.Mkdir, []string{"/dev", "/proc", "/sys", "/read", "/write", "/run", "/data", "/work"}) ||
 		!slices.Equal(p.Writable, []string{"/write", "/run"}) || p.Owner != (plan.Owner{UID: 10, GID: 10}) {
@@ -447,4 +440,24 @@ func TestGenerateNoCache(t *testing.T) {
 	if !found {
 		t.Error("IgnoreCache did not mark the trace step")
 	}
+}
+
+// planOf returns the helper plan the trace step reads from its plan mount.
+func planOf(t *testing.T, res *Result) plan.Plan {
+	t.Helper()
+	var p plan.Plan
+	for _, op := range ops(t, res.Manifest) {
+		if fo := op.GetFile(); fo != nil {
+			for _, a := range fo.Actions {
+				if mk := a.GetMkfile(); mk != nil && mk.Path == "/plan.json" {
+					if err := json.Unmarshal(mk.Data, &p); err != nil {
+						t.Fatal(err)
+					}
+					return p
+				}
+			}
+		}
+	}
+	t.Fatal("no /plan.json in the trace step's inputs")
+	return p
 }

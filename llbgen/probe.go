@@ -20,6 +20,7 @@ const (
 	probeHelperMount = "/.smith-probe/helper"
 	probeSrcMount    = "/.smith-probe/src"
 	probeOutMount    = "/.smith-probe/out"
+	probeSpecMount   = "/.smith-probe/spec"
 )
 
 // probes returns one step per smith.yaml probe: the helper runs the command
@@ -52,8 +53,9 @@ func probes(f *config.File, o Options, final llb.State, img *dockerspec.DockerOC
 			return nil, fmt.Errorf("encoding probe: %w", err)
 		}
 		opts := []llb.RunOption{
-			llb.Args([]string{probeHelperMount + HelperPath, "probe"}),
-			llb.AddEnv(plan.ProbeEnv, string(b)),
+			llb.Args([]string{probeHelperMount + HelperPath, "probe", "--spec", probeSpecMount + "/probe.json"}),
+			llb.AddMount(probeSpecMount, llb.Scratch().File(llb.Mkfile("/probe.json", 0o644, b, llb.WithCreatedTime(o.Epoch)),
+				llb.WithCustomName("[smith] write the probe")), llb.Readonly),
 			llb.AddMount(probeHelperMount, o.Helper, llb.Readonly),
 			llb.AddMount(probeSrcMount, o.Source, llb.Readonly),
 			llb.ReadonlyRootFS(),

@@ -31,6 +31,13 @@ func ImageSource(pkg string) (Source, error) {
 		return Source{}, fmt.Errorf("%q is an image archive, not an image reference", pkg)
 	}
 	if !config.IsURL(pkg) {
+		for _, part := range strings.Split(pkg, ":") {
+			for _, ext := range []string{".tar", ".tar.gz", ".tgz"} {
+				if strings.HasSuffix(part, ext) {
+					return Source{}, fmt.Errorf("%q names an archive (%s) but is not FILE%s[:TAG]", pkg, part, ext)
+				}
+			}
+		}
 		return Source{Name: pkg, Ref: pkg}, nil
 	}
 	u, err := url.Parse(pkg)

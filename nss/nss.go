@@ -106,6 +106,9 @@ func numeric(s string) bool {
 
 // parseID parses a numeric s; ok is false when it is outside min..maxID.
 func parseID(s string, min int) (int, bool) {
+	if strings.HasPrefix(s, "-") {
+		return 0, false // "-0" is 0 to strconv, and maybe root to a runtime
+	}
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || n < int64(min) || n > maxID {
 		return 0, false

@@ -2,9 +2,9 @@ package plan
 
 import "github.com/smithbuild/smith/deps"
 
-// Env names the environment variable that carries the JSON Plan. The
-// plan travels there, not in argv, so the command line BuildKit prints for
-// a failing step stays readable.
+// Env names the environment variable the helper's trace command reads a
+// JSON Plan from when run by hand. Builds pass the plan as a file
+// (--plan-file) instead: an environment string holds at most 128 KiB.
 const Env = "SMITH_PLAN"
 
 // Plan is one microcontainer's output, as the helper builds it.
@@ -31,6 +31,9 @@ type Plan struct {
 	// Record writes the package record scanners read into the image (the
 	// contributing packages only) and the source's os-release.
 	Record bool `json:"record,omitempty"`
+	// Parent says the image goes on a parent's layers: smith's own layer
+	// may then be empty.
+	Parent bool `json:"parent,omitempty"`
 }
 
 // RPM locates the install step's record of the rpmdb.
@@ -66,10 +69,6 @@ type Owner struct {
 	UID int `json:"uid"`
 	GID int `json:"gid"`
 }
-
-// ProbeEnv names the environment variable that carries a JSON Probe to the
-// helper's probe command.
-const ProbeEnv = "SMITH_PROBE"
 
 // Probe is one smith.yaml probe, as the helper runs it against the
 // finished image.

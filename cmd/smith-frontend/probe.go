@@ -22,20 +22,18 @@ import (
 // output checked, and every lookup that failed for a file the source has
 // reported as a path to add.
 func runProbe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	spec := os.Getenv(plan.ProbeEnv)
-	if len(args) > 0 || spec == "" {
-		return fmt.Errorf("usage: smith-frontend probe (the build runs it with the probe in $%s)", plan.ProbeEnv)
+	if len(args) != 2 || args[0] != "--spec" {
+		return errors.New("usage: smith-frontend probe --spec FILE (the build runs it with the probe as JSON)")
+	}
+	spec, err := os.ReadFile(args[1])
+	if err != nil {
+		return fmt.Errorf("reading the probe: %w", err)
 	}
 	var p plan.Probe
-	if err := json.Unmarshal([]byte(spec), &p); err != nil {
+	if err := json.Unmarshal(spec, &p); err != nil {
 		return fmt.Errorf("decoding the probe: %w", err)
 	}
-	env := make([]string, 0, len(os.Environ()))
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, plan.ProbeEnv+"=") {
-			env = append(env, kv)
-		}
-	}
+	env := os.Environ()
 	var out bytes.Buffer
 	w := io.MultiWriter(&out, stdout)
 	res, err := probe.Run(ctx, probe.Command{Args: p.Args, Env: env, Stdin: strings.NewReader(p.Stdin), Stdout: w, Stderr: w})

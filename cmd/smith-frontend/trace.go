@@ -44,6 +44,7 @@ func runTrace(args []string, stdout, stderr io.Writer) error {
 	out := fl.String("out", "", "copy the closure into this folder (default: only print it)")
 	overlay := fl.String("overlay", "", "a folder copied over the output last (smith's rootfs/), its ELF files traced too; ignored if absent")
 	planJSON := fl.String("plan", os.Getenv(plan.Env), "the whole job as JSON (default $"+plan.Env+"); the flags below add to it")
+	planFile := fl.String("plan-file", "", "read the whole job as JSON from this file (the build passes it so; thousands of paths fit)")
 	epoch := fl.String("epoch", os.Getenv("SOURCE_DATE_EPOCH"), "mtime in Unix seconds for everything written (default $SOURCE_DATE_EPOCH, else 0)")
 	mkdir := fl.String("mkdir", "", "comma-separated folders to create in the output")
 	var excludes multiFlag
@@ -52,6 +53,13 @@ func runTrace(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
+	if *planFile != "" {
+		b, err := os.ReadFile(*planFile)
+		if err != nil {
+			return fmt.Errorf("reading the plan: %w", err)
+		}
+		*planJSON = string(b)
+	}
 	var p plan.Plan
 	if *planJSON != "" {
 		if err := json.Unmarshal([]byte(*planJSON), &p); err != nil {
@@ -86,6 +94,9 @@ func runTrace(args []string, stdout, stderr io.Writer) error {
 	defer src.Close()
 	fsys := src.FS()
 	if *overlay != "" {
+		if err := checkOverlay(*overlay); err != nil {
+			return err
+		}
 		ovl, err := os.OpenRoot(*overlay)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
@@ -121,6 +132,10 @@ func runTrace(args []string, stdout, stderr io.Writer) error {
 	if *out == "" {
 		return nil
 	}
+	if len(closure.Entries) == 0 && !p.Parent && isEmptyDir(*overlay) && *planJSON != "" {
+		return errors.New("nothing to put in the image: smith.yaml names no paths (or every one is excluded), " +
+			"the build context has no rootfs/ and there is no parent; the image would hold only smith's skeleton")
+	}
 	opt := tree.Options{
 		Epoch:    time.Unix(p.Epoch, 0).UTC(),
 		Overlay:  *overlay,
@@ -135,6 +150,34 @@ func runTrace(args []string, stdout, stderr io.Writer) error {
 	}
 	if p.Manifest != "" {
 		return writeManifest(src, *out, p, reasons(closure, opt.Files, *overlay))
+	}
+	return nil
+}
+
+// isEmptyDir tells whether dir is absent or holds nothing.
+func isEmptyDir(dir string) bool {
+	if dir == "" {
+		return true
+	}
+	ents, err := os.ReadDir(dir)
+	return err != nil || len(ents) == 0
+}
+
+// checkOverlay refuses a rootfs/ that is not a directory of the build
+// context itself: a symlink there would be followed by os.OpenRoot, out of
+// the context into the helper's own container (ln -s /etc rootfs).
+func checkOverlay(dir string) error {
+	fi, err := os.Lstat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("reading rootfs/: %w", err)
+	case fi.Mode()&fs.ModeSymlink != 0:
+		t, _ := os.Readlink(dir)
+		return fmt.Errorf("rootfs: is a symbolic link (to %q): smith takes rootfs/ from the build context only; make it a directory", t)
+	case !fi.IsDir():
+		return fmt.Errorf("rootfs: is a %s, not a directory", strings.ToLower(fi.Mode().Type().String()))
 	}
 	return nil
 }

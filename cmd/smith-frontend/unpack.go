@@ -39,6 +39,7 @@ func runUnpack(args []string, stdout, stderr io.Writer) error {
 	layer := fl.Int("layer", -1, "apply layer `K` (0-based) onto DIR")
 	out := fl.String("out", "", "the output folder")
 	tmp := fl.String("tmp", "", "where a compressed archive is decompressed (default $TMPDIR, else /tmp)")
+	maxBytes := fl.Int64("max-bytes", imagearchive.DefaultMaxBytes, "the most bytes the archive, and each layer, may decompress to")
 	if err := fl.Parse(args); err != nil {
 		return err
 	}
@@ -74,7 +75,7 @@ func runUnpack(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	a, err := imagearchive.OpenWith(f, fi.Size(), *name, imagearchive.Options{TempDir: *tmp})
+	a, err := imagearchive.OpenWith(f, fi.Size(), *name, imagearchive.Options{TempDir: *tmp, MaxBytes: *maxBytes})
 	if err != nil {
 		return err
 	}
