@@ -238,13 +238,29 @@ func (p *parser) file(f *File, root *yaml.Node) error {
 		return p.errorf(f.Keys["paths"], "paths", "needs a package to copy from")
 	}
 	for i, it := range f.Package.Items {
-		if f.Type.Value == TypeMock && IsLocalRPM(it.Value) {
+		if f.Type.Value != TypeMock {
+			continue
+		}
+		if IsLocalRPM(it.Value) {
 			if _, err := ContextPath(it.Value); err != nil {
 				return p.errorf(it.Pos, indexField("package", i), "%v", err)
 			}
+		} else if !packageName(it.Value) {
+			return p.errorf(it.Pos, indexField("package", i), "%q is not a package name", it.Value)
+		}
+	}
+	for i, it := range f.Mock.Deps.Items {
+		if !IsLocalRPM(it.Value) && !packageName(it.Value) {
+			return p.errorf(it.Pos, indexField("mock.deps", i), "%q is not a package name", it.Value)
 		}
 	}
 	return nil
+}
+
+// packageName accepts what dnf can only read as a package spec: not an
+// option ("-x"), nothing the install script would have to quote.
+func packageName(s string) bool {
+	return !strings.ContainsAny(s, "'\n\\") && !strings.HasPrefix(s, "-")
 }
 
 func (p *parser) topField(f *File, e entry) error {

@@ -27,6 +27,13 @@ func DetectType(pkg string) string {
 		if strings.HasSuffix(file, ext) {
 			return TypeOCI
 		}
+		// Not smith's FILE[:TAG] shape, but meant as an archive: an image
+		// source, so that the error says what is wrong with it.
+		for _, part := range parts[:len(parts)-1] {
+			if strings.HasSuffix(part, ext) {
+				return TypeOCI
+			}
+		}
 	}
 	if strings.Contains(pkg, "@sha256:") {
 		return TypeOCI

@@ -103,11 +103,6 @@ func install(f *config.File, in InstallInputs, o Options) (root, meta llb.State,
 				Msg: fmt.Sprintf("%q: local RPM paths may use letters, digits, glob characters and . _ / + @ %% = , ~ -", it.Value)}
 		}
 	}
-	for _, it := range names {
-		if strings.ContainsAny(it.Value, "'\n\\") || strings.HasPrefix(it.Value, "-") {
-			return llb.State{}, llb.State{}, &config.Error{File: f.Name, Pos: it.Pos, Field: "package", Msg: fmt.Sprintf("%q is not a package name", it.Value)}
-		}
-	}
 
 	var s script
 	s.line("#!/bin/sh")

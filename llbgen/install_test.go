@@ -9,6 +9,8 @@ import (
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/solver/pb"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/smithbuild/smith/config"
 )
 
 const rpmYAML = `package: [./rpms/*.rpm, httpd]
@@ -140,12 +142,16 @@ func TestInstallOptions(t *testing.T) {
 		strings.Contains(script, "--import") {
 		t.Errorf("script ignores installer_repos/localpkg_gpgcheck:\n%s", script)
 	}
+	_, err = Generate(parse(t, "package: ['./rpms/$(reboot).rpm']\n"), Options{})
+	if want := `smith.yaml:1:11: package: "./rpms/$(reboot).rpm": local RPM paths may use`; err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("err = %v, want prefix %q", err, want)
+	}
+	// Names dnf would misread are refused by config.Parse already.
 	for bad, want := range map[string]string{
-		"package: ['./rpms/$(reboot).rpm']\n": `smith.yaml:1:11: package: "./rpms/$(reboot).rpm": local RPM paths may use`,
-		"package: [\"it's\"]\n":               `smith.yaml:1:11: package: "it's" is not a package name`,
-		"package: [--nogpgcheck, httpd]\n":    `smith.yaml:1:11: package: "--nogpgcheck" is not a package name`,
+		"package: [\"it's\"]\n":            `smith.yaml:1:11: package[0]: "it's" is not a package name`,
+		"package: [--nogpgcheck, httpd]\n": `smith.yaml:1:11: package[0]: "--nogpgcheck" is not a package name`,
 	} {
-		_, err := Generate(parse(t, bad), Options{})
+		_, err := config.Parse("smith.yaml", []byte(bad))
 		if err == nil || !strings.HasPrefix(err.Error(), want) {
 			t.Errorf("%q: err = %v, want prefix %q", bad, err, want)
 		}
