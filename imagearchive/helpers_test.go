@@ -38,7 +38,7 @@ func hardlink(name, target string) ent {
 var testTime = time.Date(2020, 2, 3, 4, 5, 6, 0, time.UTC)
 
 // makeTar writes entries as a tar.
-func makeTar(t *testing.T, ents ...ent) []byte {
+func makeTar(t testing.TB, ents ...ent) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
@@ -72,7 +72,7 @@ func makeTar(t *testing.T, ents ...ent) []byte {
 	return buf.Bytes()
 }
 
-func gz(t *testing.T, b []byte) []byte {
+func gz(t testing.TB, b []byte) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
@@ -85,7 +85,7 @@ func gz(t *testing.T, b []byte) []byte {
 	return buf.Bytes()
 }
 
-func zst(t *testing.T, b []byte) []byte {
+func zst(t testing.TB, b []byte) []byte {
 	t.Helper()
 	zw, err := zstd.NewWriter(nil)
 	if err != nil {
@@ -97,12 +97,12 @@ func zst(t *testing.T, b []byte) []byte {
 
 // layout builds an OCI image layout.
 type layout struct {
-	t     *testing.T
+	t     testing.TB
 	blobs map[digest.Digest][]byte
 	index ocispec.Index
 }
 
-func newLayout(t *testing.T) *layout {
+func newLayout(t testing.TB) *layout {
 	return &layout{t: t, blobs: map[digest.Digest][]byte{}, index: ocispec.Index{MediaType: ocispec.MediaTypeImageIndex}}
 }
 
