@@ -19,14 +19,23 @@ type Repo struct {
 	GPGKey String
 	// GPGCheck defaults to true; turning it off is explicit.
 	GPGCheck Bool
-	Pos      Pos
-	Index    int
+	// Secret names the BuildKit secret (--secret id=ID,…) that holds
+	// "user:password" for HTTP basic auth to the repository.
+	Secret String
+	// ClientCert and ClientKey name the secrets holding a TLS client
+	// certificate and its key (PEM).
+	ClientCert, ClientKey String
+	Pos                   Pos
+	Index                 int
 }
 
 // CheckSignatures reports whether packages from the repo are verified.
 func (r Repo) CheckSignatures() bool { return !r.GPGCheck.Set || r.GPGCheck.Value }
 
-var repoKeys = []string{"name", "baseurl", "gpgkey", "gpgcheck"}
+var repoKeys = []string{"name", "baseurl", "gpgkey", "gpgcheck", "secret", "sslclientcert", "sslclientkey"}
+
+// secretID is what a BuildKit secret id may be.
+var secretID = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
 
 var repoName = regexp.MustCompile(`^[A-Za-z0-9_.:-]+$`)
 
@@ -60,6 +69,15 @@ func ContextPath(v string) (string, error) {
 	return c, nil
 }
 
+// secretName decodes the id of a BuildKit secret.
+func (p *parser) secretName(n *yaml.Node, field string) (String, error) {
+	s, err := p.str(n, field)
+	if err == nil && s.Set && !secretID.MatchString(s.Value) {
+		err = p.errorf(s.Pos, field, "%q is not a secret id (letters, digits, . _ -): name the secret of --secret id=ID,src=FILE", s.Value)
+	}
+	return s, err
+}
+
 func (p *parser) repos(f *File, n *yaml.Node, field string) error {
 	n = resolve(n)
 	if isNull(n) {
@@ -91,6 +109,12 @@ func (p *parser) repos(f *File, n *yaml.Node, field string) error {
 				r.GPGKey, err = p.str(e.val, k)
 			case "gpgcheck":
 				r.GPGCheck, err = p.boolean(e.val, k)
+			case "secret":
+				r.Secret, err = p.secretName(e.val, k)
+			case "sslclientcert":
+				r.ClientCert, err = p.secretName(e.val, k)
+			case "sslclientkey":
+				r.ClientKey, err = p.secretName(e.val, k)
 			default:
 				err = p.unknownKey(e, rf, repoKeys)
 			}
@@ -113,16 +137,28 @@ func (p *parser) repos(f *File, n *yaml.Node, field string) error {
 		if r.BaseURL.Value == "" {
 			return p.errorf(r.Pos, rf, "a repository needs a baseurl (an http(s) URL or a folder of the build context)")
 		}
+		if (r.Secret.Set || r.ClientCert.Set || r.ClientKey.Set) && !IsURL(r.BaseURL.Value) {
+			return p.errorf(r.BaseURL.Pos, rf, "secret, sslclientcert and sslclientkey are for repositories served over http(s)")
+		}
+		if r.ClientCert.Set != r.ClientKey.Set {
+			return p.errorf(r.Pos, rf, "sslclientcert and sslclientkey go together")
+		}
 		for _, s := range []*String{&r.BaseURL, &r.GPGKey} {
 			if s.Value == "" {
 				continue
 			}
-			if !plainValue.MatchString(s.Value) {
+			v := s.Value
+			if s == &r.BaseURL {
+				// dnf's own variables ($basearch, $releasever): the value
+				// goes into a repo file, never through a shell.
+				v = strings.ReplaceAll(v, "$", "")
+			}
+			if !plainValue.MatchString(v) {
 				return p.errorf(s.Pos, rf, "%q: spaces, quotes and control characters are not allowed", s.Value)
 			}
 			if IsURL(s.Value) {
 				if HasCredentials(s.Value) {
-					return p.errorf(s.Pos, rf, "credentials in repository URLs are not supported: they would be recorded in the build; serve the repository without them, or from the build context")
+					return p.errorf(s.Pos, rf, "credentials in repository URLs are not supported: they would be recorded in the build; pass them as a BuildKit secret (secret: ID, with --secret id=ID,src=FILE holding user:password)")
 				}
 				continue
 			}

@@ -1,8 +1,11 @@
 package e2e
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/base64"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -396,5 +399,64 @@ parent: $BASE
 	walk(stmt["predicate"])
 	if !found {
 		t.Errorf("provenance does not record the repository %s/repo/:\n%s", fx.url, pred)
+	}
+}
+
+// TestRPMAuthRepo: a password-protected repository, its credentials from a
+// BuildKit secret: the install works, and the password appears in no
+// output, no layer, no label, no log, no provenance.
+func TestRPMAuthRepo(t *testing.T) {
+	requireE2E(t)
+	fx := getRPMFixtures(t)
+	const user, pass = "smith", "s3cret-Pa55:with-colon"
+	files := http.FileServer(http.Dir(fx.dir))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u, p, ok := r.BasicAuth(); !ok || u != user || p != pass {
+			w.Header().Set("WWW-Authenticate", `Basic realm="smith"`)
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		files.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	yaml := strings.ReplaceAll(`package: smith-hello
+repos:
+- name: private
+  baseurl: $PRIVATE/repo/
+  gpgkey: $KEY
+  secret: private-repo
+paths: [/usr/bin/smith-hello]
+cmd: [/usr/bin/smith-hello]
+`, "$PRIVATE", srv.URL)
+	p := rpmProject(t, yaml, nil)
+	secret := filepath.Join(t.TempDir(), "creds")
+	must(t, os.WriteFile(secret, []byte(user+":"+pass+"\n"), 0o600))
+
+	// Without the secret, the repository refuses.
+	if _, out, err := p.tryBuild(t, append(installerOpt(), "--secret", "id=private-repo,src=/dev/null", "--no-cache")...); err == nil {
+		t.Fatalf("built without credentials:\n%s", out)
+	}
+	img, out := p.build(t, append(installerOpt(), "--secret", "id=private-repo,src="+secret, "--no-cache",
+		"--opt", "attest:provenance=mode=max", "--opt", "attest:sbom=")...)
+	stdout, stderr, err := img.run(t)
+	if err != nil || stdout != "Hello from libgreet.so.1, smith-hello!\n" {
+		t.Fatalf("run: %v %q %q", err, stdout, stderr)
+	}
+	tarball, err := os.ReadFile(img.path)
+	must(t, err)
+	for where, b := range map[string][]byte{"the build output": []byte(out), "the OCI archive": tarball} {
+		if bytes.Contains(b, []byte(pass)) || bytes.Contains(b, []byte("s3cret")) {
+			t.Errorf("the password is in %s", where)
+		}
+	}
+	for name, blob := range img.blobs {
+		if zr, err := gzip.NewReader(bytes.NewReader(blob)); err == nil {
+			if b, err := io.ReadAll(zr); err == nil && bytes.Contains(b, []byte("s3cret")) {
+				t.Errorf("the password is in layer %s", name)
+			}
+		}
+	}
+	if img.attestation(t, "https://slsa.dev/provenance/v1") == nil {
+		t.Error("no provenance to check")
 	}
 }

@@ -29,6 +29,8 @@ const (
 	installKeys    = "/smith/keys"
 	installScript  = "/smith/bin"
 	installRepos   = "/smith/repos.smith"
+	installRepoDir = "/smith/repos.d"     // tmpfs: the repo files dnf reads
+	installSecrets = "/run/secrets/smith" // repository credentials
 	dnfCache       = "/var/cache/dnf"
 )
 
@@ -81,6 +83,10 @@ func ContextFiles(f *config.File) []string {
 	return out
 }
 
+// repoAuth is a repository whose basic-auth credentials come from a secret
+// file.
+type repoAuth struct{ name, file string }
+
 // InstallInputs are the LLB inputs of the install step.
 type InstallInputs struct {
 	// Installer is the image that runs dnf.
@@ -108,7 +114,7 @@ func install(f *config.File, in InstallInputs, o Options) (root, meta llb.State,
 	s.line("#!/bin/sh")
 	s.line("# Written by smith: install packages into an empty root with dnf.")
 	s.line("set -eu")
-	s.line("repos=/smith/repos.d")
+	s.line("repos=" + installRepoDir)
 	s.line(`mkdir -p "$repos"`)
 	installerRepos := !f.InstallerRepos.Set || f.InstallerRepos.Value
 	if installerRepos {
@@ -116,8 +122,9 @@ func install(f *config.File, in InstallInputs, o Options) (root, meta llb.State,
 	}
 	// The repository files are written as files, not by the script, so no
 	// value from smith.yaml is ever parsed by the shell.
-	runOpts := []llb.RunOption{}
+	runOpts := []llb.RunOption{llb.AddMount(installRepoDir, llb.Scratch(), llb.Tmpfs())}
 	var keys []string
+	var auth []repoAuth
 	repoFiles := llb.Mkdir("/", 0o755, llb.WithParents(true))
 	for i, r := range f.Repos {
 		key := ""
@@ -149,12 +156,35 @@ func install(f *config.File, in InstallInputs, o Options) (root, meta llb.State,
 		if key != "" {
 			repo += "gpgkey=file://" + key + "\n"
 		}
+		// Secrets are mounted into this step only (tmpfs, in no layer, log
+		// or cache key); the repo file that names them lives on a tmpfs.
+		if r.ClientCert.Set {
+			for _, c := range []struct{ opt, id, file string }{
+				{"sslclientcert", r.ClientCert.Value, "cert"}, {"sslclientkey", r.ClientKey.Value, "key"},
+			} {
+				dst := fmt.Sprintf("%s/%d-%s", installSecrets, i, c.file)
+				runOpts = append(runOpts, llb.AddSecret(dst, llb.SecretID(c.id)))
+				repo += c.opt + "=" + dst + "\n"
+			}
+		}
+		if r.Secret.Set {
+			dst := fmt.Sprintf("%s/%d-auth", installSecrets, i)
+			runOpts = append(runOpts, llb.AddSecret(dst, llb.SecretID(r.Secret.Value)))
+			auth = append(auth, repoAuth{name: r.Name.Value, file: dst})
+		}
 		repoFiles = repoFiles.Mkfile("/"+r.Name.Value+".repo", 0o644, []byte(repo))
 	}
 	if len(f.Repos) > 0 {
 		runOpts = append(runOpts, llb.AddMount(installRepos,
 			llb.Scratch().File(repoFiles, llb.WithCustomName("[smith] write the repository files")), llb.Readonly))
 		s.line(`cp ` + installRepos + `/*.repo "$repos/"`)
+	}
+	for _, a := range auth {
+		// user:password from the secret, written as data: no shell ever
+		// parses it, no command line shows it.
+		s.line(fmt.Sprintf(`IFS= read -r cred <%s || [ -n "$cred" ]`, a.file))
+		s.line(fmt.Sprintf(`printf 'username=%%s\npassword=%%s\n' "${cred%%%%:*}" "${cred#*:}" >>"$repos/%s.repo"`, a.name))
+		s.line(`unset cred`)
 	}
 	localCheck := !f.LocalGPGCheck.Set || f.LocalGPGCheck.Value
 	if len(local) > 0 && localCheck {
