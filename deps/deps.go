@@ -147,8 +147,10 @@ func (r *resolver) requestPattern(i int, p Pattern) {
 					r.fail(withOrigin(p.Origin, err))
 				}
 			}
-			if kept == 0 && len(matches) > 0 && !r.req.Optional {
-				r.fail(withOrigin(p.Origin, fmt.Errorf("everything %q matches is excluded", p.Glob)))
+			if kept == 0 && len(matches) > 0 {
+				// Not an error: smith always let excludes win. An image left
+				// with nothing at all is (the helper says so).
+				r.note("%s", withOriginText(p.Origin, fmt.Sprintf("everything %q matches is excluded", p.Glob)))
 			}
 			return
 		}

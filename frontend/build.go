@@ -21,6 +21,7 @@ import (
 
 	"github.com/smithbuild/smith/config"
 	"github.com/smithbuild/smith/llbgen"
+	"github.com/smithbuild/smith/lock"
 	"github.com/smithbuild/smith/manifest"
 )
 
@@ -116,6 +117,22 @@ func Build(ctx context.Context, c client.Client) (*client.Result, error) {
 		installCtx = *st
 	}
 
+	mode, err := lockMode(bc)
+	if err != nil {
+		return nil, err
+	}
+	var locked *lock.Lock
+	if f.Type.Value == config.TypeMock {
+		if mode == "write" {
+			return writeLock(ctx, c, bc, f, installCtx)
+		}
+		if mode == "" {
+			if locked, err = readLock(ctx, c, bc); err != nil {
+				return nil, err
+			}
+		}
+	}
+
 	var mu sync.Mutex
 	byPlatform := map[string][]client.Attestation{}
 
@@ -155,6 +172,12 @@ func Build(ctx context.Context, c client.Client) (*client.Result, error) {
 		if parentOrigin != "" {
 			sources = append(sources, manifest.Source{Kind: "parent", Name: parentOrigin})
 		}
+		install := llbgen.InstallInputs{Installer: installer, Context: installCtx}
+		if locked != nil {
+			if install.Locked, err = lockedPackages(locked, f, target); err != nil {
+				return nil, err
+			}
+		}
 		gen, err := llbgen.Generate(f, llbgen.Options{
 			Platform:      target,
 			BuildPlatform: bc.BuildPlatforms[0],
@@ -164,7 +187,7 @@ func Build(ctx context.Context, c client.Client) (*client.Result, error) {
 			ParentImage:   parentImg,
 			Version:       Version,
 			Labels:        bc.Labels,
-			Install:       llbgen.InstallInputs{Installer: installer, Context: installCtx},
+			Install:       install,
 			Helper:        *helper,
 			Context:       *buildCtx,
 			Epoch:         epoch,

@@ -97,6 +97,32 @@ const (
 	planMount = "/smith/plan"
 )
 
+// Resolve returns the step that resolves f's RPM transaction as the build
+// would, without installing: its state holds ResolveFile, from which the
+// frontend writes smith.lock.
+func Resolve(f *config.File, o Options) (llb.State, error) {
+	if err := Supported(f); err != nil {
+		return llb.State{}, err
+	}
+	if f.Type.Value != config.TypeMock {
+		return llb.State{}, &config.Error{File: f.Name, Pos: f.Keys["package"], Field: "package",
+			Msg: "smith.lock pins RPM installs; this package is an image (pin it by digest instead)"}
+	}
+	if o.BuildPlatform.OS == "" {
+		o.BuildPlatform = o.Platform
+	}
+	for _, r := range f.Repos {
+		if r.Secret.Set || r.ClientCert.Set {
+			return llb.State{}, &config.Error{File: f.Name, Pos: r.Pos, Field: fmt.Sprintf("repos[%d]", r.Index),
+				Msg: "smith.lock cannot pin packages of a repository that needs credentials yet; build it unlocked"}
+		}
+	}
+	in := o.Install
+	in.Resolve = true
+	_, meta, err := install(f, in, o)
+	return meta, err
+}
+
 // Generate translates f into LLB and an image config.
 func Generate(f *config.File, o Options) (*Result, error) {
 	if err := Supported(f); err != nil {
@@ -130,6 +156,12 @@ func Generate(f *config.File, o Options) (*Result, error) {
 	if rpmMeta != nil {
 		p.RPM = &plan.RPM{Files: rpmMount + "/" + rpmFilesName, Packages: rpmMount + "/" + rpmPackagesName,
 			QA: rpmMount + "/" + rpmQAName}
+		for _, l := range o.Install.Locked {
+			if p.RPM.Locked == nil {
+				p.RPM.Locked = map[string]plan.Pin{}
+			}
+			p.RPM.Locked[l.NEVRA] = plan.Pin{URL: l.URL, SHA256: l.SHA256}
+		}
 	}
 	planJSON, err := json.Marshal(p)
 	if err != nil {

@@ -1,6 +1,7 @@
 package llbgen
 
 import (
+	_ "embed"
 	"fmt"
 	"regexp"
 	"slices"
@@ -8,9 +9,11 @@ import (
 	"strings"
 
 	"github.com/moby/buildkit/client/llb"
+	"github.com/opencontainers/go-digest"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/smithbuild/smith/config"
+	"github.com/smithbuild/smith/lock"
 )
 
 // DefaultInstaller runs dnf when smith.yaml names no installer (and no
@@ -93,7 +96,21 @@ type InstallInputs struct {
 	Installer llb.State
 	// Context holds the ContextFiles of the build context.
 	Context llb.State
+	// Resolve makes the step resolve the transaction only, writing
+	// ResolveFile (see Resolve) instead of installing.
+	Resolve bool
+	// Locked, when not nil, are the packages of smith.lock for this
+	// platform: each is fetched as its own checksummed source and rpm
+	// installs them all, with no solve and no repository metadata.
+	Locked []lock.Package
 }
+
+// ResolveFile is where Resolve's state holds the resolved transaction (a
+// JSON list of lock.Package).
+const ResolveFile = "/lock.json"
+
+//go:embed resolve.py
+var resolvePy string
 
 // install emits the dnf step: packages installed into an empty root, in
 // the installer image, with dnf's cache on a cache mount. It returns the
@@ -215,36 +232,49 @@ func install(f *config.File, in InstallInputs, o Options) (root, meta llb.State,
 		localpkg = 1
 	}
 	cross := CrossInstall(f, o.Platform, o.BuildPlatform)
-	tsflags := "nodocs"
-	dnfArgs := []string{"dnf", "--installroot=" + installRoot, `--releasever="$releasever"`}
-	if cross {
-		// dnf picks the target's packages (and $basearch); their
-		// scriptlets would need the target's CPU, so they do not run.
-		dnfArgs = append(dnfArgs, "--forcearch="+RPMArch(o.Platform))
-		tsflags = "nodocs,noscripts,notriggers"
+	switch {
+	case in.Resolve:
+		forcearch := ""
+		if cross {
+			forcearch = RPMArch(o.Platform)
+		}
+		s.line("mkdir -p " + installMeta)
+		s.line(strings.Join([]string{"python3", installScript + "/resolve.py", "--root", installRoot, `--releasever="$releasever"`,
+			`--reposdir="$repos"`, "--cachedir", dnfCache, "--forcearch=" + forcearch, fmt.Sprintf("--localpkg-gpgcheck=%d", localpkg),
+			"--context", installContext, "--out", installMeta + ResolveFile, "--", `"$@"`}, " "))
+	case in.Locked != nil:
+		runOpts = append(runOpts, lockedSources(in.Locked)...)
+		lockedInstall(&s, in.Locked, keys, installerRepos, cross)
+	default:
+		tsflags := "nodocs"
+		dnfArgs := []string{"dnf", "--installroot=" + installRoot, `--releasever="$releasever"`}
+		if cross {
+			// dnf picks the target's packages (and $basearch); their
+			// scriptlets would need the target's CPU, so they do not run.
+			dnfArgs = append(dnfArgs, "--forcearch="+RPMArch(o.Platform))
+			tsflags = "nodocs,noscripts,notriggers"
+		}
+		s.line(strings.Join(append(dnfArgs,
+			"--setopt=install_weak_deps=False", "--setopt=tsflags="+tsflags, "--nodocs",
+			"--setopt=cachedir="+dnfCache, `--setopt=reposdir="$repos"`,
+			"--setopt=skip_if_unavailable=False", fmt.Sprintf("--setopt=localpkg_gpgcheck=%d", localpkg),
+			"-y", "install", `"$@"`,
+		), " "))
 	}
-	s.line(strings.Join(append(dnfArgs,
-		"--setopt=install_weak_deps=False", "--setopt=tsflags="+tsflags, "--nodocs",
-		"--setopt=cachedir="+dnfCache, `--setopt=reposdir="$repos"`,
-		"--setopt=skip_if_unavailable=False", fmt.Sprintf("--setopt=localpkg_gpgcheck=%d", localpkg),
-		"-y", "install", `"$@"`,
-	), " "))
-	if cross {
+	if cross && !in.Resolve {
 		s.line(fmt.Sprintf(`skipped=$(rpm --root %s -qa --qf '%%{NAME}%%|PRETRANS?{ %%%%pretrans}|%%|PREIN?{ %%%%pre}|%%|POSTIN?{ %%%%post}|%%|POSTTRANS?{ %%%%posttrans}|%%|TRIGGERNAME?{ triggers}|\n' | grep ' ' | LC_ALL=C sort || true)`, installRoot))
 		s.line(fmt.Sprintf(`[ -z "$skipped" ] || printf 'smith: installed for %s on %s without emulation: these scriptlets did not run (emulate: true runs them):\n%%s\n' "$skipped" >&2`,
 			RPMArch(o.Platform), RPMArch(o.BuildPlatform)))
 	}
-	s.line("mkdir -p " + installMeta)
-	s.line(fmt.Sprintf(`rpm --root %s -qa --qf '%%{NAME}-%%{EPOCHNUM}:%%{VERSION}-%%{RELEASE}.%%{ARCH}\n' | grep -v '^gpg-pubkey-' | LC_ALL=C sort >%s/%s`,
-		installRoot, installMeta, rpmPackagesName))
-	s.line(fmt.Sprintf(`rpm --root %s -qa --qf '[%%{=NAME}-%%{=EPOCHNUM}:%%{=VERSION}-%%{=RELEASE}.%%{=ARCH}\t%%{FILENAMES}\n]' | LC_ALL=C sort >%s/%s`,
-		installRoot, installMeta, rpmFilesName))
-	// The fields of Azure Linux's container-manifest-2, which scanners read.
-	s.line(fmt.Sprintf(`rpm --root %s -qa --qf '%%{NAME}\t%%{VERSION}-%%{RELEASE}\t%%{INSTALLTIME}\t%%{BUILDTIME}\t%%{VENDOR}\t%%{EPOCH}\t%%{SIZE}\t%%{ARCH}\t%%{EPOCHNUM}\t%%{SOURCERPM}\n' | grep -v '^gpg-pubkey	' | LC_ALL=C sort >%s/%s`,
-		installRoot, installMeta, rpmQAName))
+	if !in.Resolve {
+		rpmRecord(&s)
+	}
 
-	scriptState := llb.Scratch().File(llb.Mkfile("/install", 0o755, []byte(s.String())),
-		llb.WithCustomName("[smith] write the install script"))
+	scriptFile := llb.Mkfile("/install", 0o755, []byte(s.String()))
+	if in.Resolve {
+		scriptFile = scriptFile.Mkfile("/resolve.py", 0o644, []byte(resolvePy))
+	}
+	scriptState := llb.Scratch().File(scriptFile, llb.WithCustomName("[smith] write the install script"))
 	var what []string
 	for _, it := range slices.Concat(local, names) {
 		what = append(what, it.Value)
@@ -255,7 +285,7 @@ func install(f *config.File, in InstallInputs, o Options) (root, meta llb.State,
 		llb.AddMount(installContext, in.Context, llb.Readonly),
 		llb.AddMount(dnfCache, llb.Scratch(), llb.AsPersistentCacheDir("smith-dnf-"+platformID(o.Platform), llb.CacheMountLocked)),
 		llb.Platform(InstallPlatform(f, o.Platform, o.BuildPlatform)),
-		llb.WithCustomName("[smith] dnf install "+strings.Join(what, " ")),
+		llb.WithCustomName(installStepName(in, what)),
 	)
 	if f.Releasever.Value != "" {
 		runOpts = append(runOpts, llb.AddEnv("SMITH_RELEASEVER", f.Releasever.Value))
@@ -327,3 +357,76 @@ type script struct{ b strings.Builder }
 func (s *script) line(l string) { s.b.WriteString(l); s.b.WriteByte('\n') }
 
 func (s *script) String() string { return s.b.String() }
+
+func installStepName(in InstallInputs, what []string) string {
+	switch {
+	case in.Resolve:
+		return "[smith] resolve " + strings.Join(what, " ") + " for smith.lock"
+	case in.Locked != nil:
+		return "[smith] rpm install (smith.lock) " + strings.Join(what, " ")
+	}
+	return "[smith] dnf install " + strings.Join(what, " ")
+}
+
+// rpmRecord writes the install step's record of the rpmdb, for the
+// package manifest and the image's package record.
+func rpmRecord(s *script) {
+	s.line("mkdir -p " + installMeta)
+	s.line(fmt.Sprintf(`rpm --root %s -qa --qf '%%{NAME}-%%{EPOCHNUM}:%%{VERSION}-%%{RELEASE}.%%{ARCH}\n' | grep -v '^gpg-pubkey-' | LC_ALL=C sort >%s/%s`,
+		installRoot, installMeta, rpmPackagesName))
+	s.line(fmt.Sprintf(`rpm --root %s -qa --qf '[%%{=NAME}-%%{=EPOCHNUM}:%%{=VERSION}-%%{=RELEASE}.%%{=ARCH}\t%%{FILENAMES}\n]' | LC_ALL=C sort >%s/%s`,
+		installRoot, installMeta, rpmFilesName))
+	// The fields of Azure Linux's container-manifest-2, which scanners read.
+	s.line(fmt.Sprintf(`rpm --root %s -qa --qf '%%{NAME}\t%%{VERSION}-%%{RELEASE}\t%%{INSTALLTIME}\t%%{BUILDTIME}\t%%{VENDOR}\t%%{EPOCH}\t%%{SIZE}\t%%{ARCH}\t%%{EPOCHNUM}\t%%{SOURCERPM}\n' | grep -v '^gpg-pubkey	' | LC_ALL=C sort >%s/%s`,
+		installRoot, installMeta, rpmQAName))
+}
+
+// lockedDir is where a locked build's RPMs are mounted, one folder each.
+const lockedDir = "/smith/locked"
+
+// lockedSources fetches each locked RPM from its URL as its own source,
+// verified against its SHA-256: BuildKit fetches it once, caches it by
+// checksum, and shares it between builds and builders.
+func lockedSources(pkgs []lock.Package) []llb.RunOption {
+	var out []llb.RunOption
+	for i, p := range pkgs {
+		if p.URL == "" {
+			continue // a file of the build context
+		}
+		st := llb.HTTP(p.URL, llb.Checksum(digest.Digest("sha256:"+p.SHA256)), llb.Filename(p.FileBase()),
+			llb.WithCustomName("[smith] fetch "+p.NEVRA))
+		out = append(out, llb.AddMount(fmt.Sprintf("%s/%d", lockedDir, i), st, llb.Readonly))
+	}
+	return out
+}
+
+// lockedInstall installs the locked RPMs with rpm in one transaction: the
+// repositories' keys imported first, each signature checked where its
+// repository checks them.
+func lockedInstall(s *script, pkgs []lock.Package, keys []string, installerKeys, cross bool) {
+	s.line(fmt.Sprintf("rpm --root %s --initdb", installRoot))
+	for _, k := range keys {
+		s.line(fmt.Sprintf("rpm --root %s --import '%s'", installRoot, k))
+	}
+	if installerKeys {
+		s.line(fmt.Sprintf(`for k in /etc/pki/rpm-gpg/RPM-GPG-KEY*; do [ -e "$k" ] && rpm --root %s --import "$k"; done`, installRoot))
+	}
+	s.line("set --")
+	for i, p := range pkgs {
+		file := fmt.Sprintf("%s/%d/%s", lockedDir, i, p.FileBase())
+		if p.URL == "" {
+			file = installContext + "/" + p.Path
+		}
+		s.line(fmt.Sprintf("set -- \"$@\" '%s'", file))
+		if p.GPGCheck {
+			s.line(fmt.Sprintf(`rpmkeys --root %s --checksig '%s' | grep -q 'signatures OK' || { echo 'smith.lock: %s: the signature does not verify with the keys of the repositories' >&2; rpmkeys --root %s --checksig '%s' >&2; exit 1; }`,
+				installRoot, file, p.NEVRA, installRoot, file))
+		}
+	}
+	args := "--excludedocs"
+	if cross {
+		args += " --ignorearch --noscripts --notriggers"
+	}
+	s.line(fmt.Sprintf(`echo "smith: installing $# locked packages with rpm (no solve, no repository metadata)" >&2`))
+	s.line(fmt.Sprintf(`rpm --root %s -U %s "$@"`, installRoot, args))
+}

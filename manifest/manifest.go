@@ -83,6 +83,9 @@ type Package struct {
 	// installed in the source; fewer in Files means the image ships part of
 	// the package. Zero when unknown.
 	InstalledFiles int `json:"installedFiles,omitempty"`
+	// URL and SHA256 say where a package pinned by smith.lock came from.
+	URL    string `json:"url,omitempty"`
+	SHA256 string `json:"sha256,omitempty"`
 }
 
 // DB is a package database: every installed package and who owns each path.

@@ -25,17 +25,18 @@ type (
 		Value     string `json:"checksumValue"`
 	}
 	spdxPackage struct {
-		SPDXID           string    `json:"SPDXID"`
-		Name             string    `json:"name"`
-		VersionInfo      string    `json:"versionInfo,omitempty"`
-		DownloadLocation string    `json:"downloadLocation"`
-		FilesAnalyzed    bool      `json:"filesAnalyzed"`
-		LicenseConcluded string    `json:"licenseConcluded"`
-		LicenseDeclared  string    `json:"licenseDeclared"`
-		CopyrightText    string    `json:"copyrightText"`
-		Purpose          string    `json:"primaryPackagePurpose,omitempty"`
-		Comment          string    `json:"comment,omitempty"`
-		ExternalRefs     []spdxRef `json:"externalRefs,omitempty"`
+		SPDXID           string         `json:"SPDXID"`
+		Name             string         `json:"name"`
+		VersionInfo      string         `json:"versionInfo,omitempty"`
+		DownloadLocation string         `json:"downloadLocation"`
+		FilesAnalyzed    bool           `json:"filesAnalyzed"`
+		LicenseConcluded string         `json:"licenseConcluded"`
+		LicenseDeclared  string         `json:"licenseDeclared"`
+		CopyrightText    string         `json:"copyrightText"`
+		Purpose          string         `json:"primaryPackagePurpose,omitempty"`
+		Comment          string         `json:"comment,omitempty"`
+		Checksums        []spdxChecksum `json:"checksums,omitempty"`
+		ExternalRefs     []spdxRef      `json:"externalRefs,omitempty"`
 	}
 	spdxFile struct {
 		SPDXID           string         `json:"SPDXID"`
@@ -88,6 +89,12 @@ func SPDX(m *Manifest, tool string, created time.Time) ([]byte, error) {
 		pkgIDs[p.ID] = id
 		sp := noAssertion(spdxPackage{SPDXID: id, Name: p.Name, VersionInfo: p.Version, Purpose: "OPERATING-SYSTEM",
 			ExternalRefs: []spdxRef{{Category: "PACKAGE-MANAGER", Type: "purl", Locator: PURL(p, m.Distro)}}})
+		if p.URL != "" {
+			sp.DownloadLocation = p.URL
+		}
+		if p.SHA256 != "" {
+			sp.Checksums = []spdxChecksum{{Algorithm: "SHA256", Value: p.SHA256}}
+		}
 		if p.InstalledFiles > len(p.Files) {
 			sp.Comment = fmt.Sprintf("partial: the image ships %d of the package's %d files", len(p.Files), p.InstalledFiles)
 		} else if p.InstalledFiles > 0 {

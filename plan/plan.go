@@ -46,6 +46,15 @@ type RPM struct {
 	// NAME, VERSION-RELEASE, INSTALLTIME, BUILDTIME, VENDOR, EPOCH, SIZE,
 	// ARCH, EPOCHNUM, SOURCERPM, tab-separated).
 	QA string `json:"qa,omitempty"`
+	// Locked maps the NEVRA of every package smith.lock pinned to where it
+	// came from, for the package manifest and the SBOM.
+	Locked map[string]Pin `json:"locked,omitempty"`
+}
+
+// Pin is where a locked RPM came from.
+type Pin struct {
+	URL    string `json:"url,omitempty"`
+	SHA256 string `json:"sha256,omitempty"`
 }
 
 // File is a generated file.

@@ -257,6 +257,13 @@ func writeManifest(src *os.Root, out string, p plan.Plan, why map[string][]strin
 		}
 	}
 	m := manifest.Build(files, db)
+	if p.RPM != nil {
+		for i, pkg := range m.Packages {
+			if pin, ok := p.RPM.Locked[pkg.ID]; ok {
+				m.Packages[i].URL, m.Packages[i].SHA256 = pin.URL, pin.SHA256
+			}
+		}
+	}
 	for _, name := range []string{"etc/os-release", "usr/lib/os-release"} {
 		if b, err := readInRoot(src, name); err == nil {
 			m.Distro = manifest.ParseOSRelease(string(b))

@@ -1,0 +1,148 @@
+package e2e
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// TestLock: smith.lock pins every RPM; a locked build fetches each as its
+// own checksummed source and installs with rpm alone, unchanged when the
+// repository moves on, while an unlocked build moves with it.
+func TestLock(t *testing.T) {
+	requireE2E(t)
+	fx := getRPMFixtures(t)
+	// A repository of our own, so the test can publish to it.
+	repo := t.TempDir()
+	mustRun(t, "cp", "-a", filepath.Join(fx.dir, "repo"), filepath.Join(repo, "repo"))
+	mustRun(t, "cp", fx.dir+"/RPM-GPG-KEY-smith-test", repo+"/")
+	var mu sync.Mutex
+	rpmGets := 0
+	files := http.FileServer(http.Dir(repo))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, ".rpm") {
+			mu.Lock()
+			rpmGets++
+			mu.Unlock()
+		}
+		files.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	gets := func() int { mu.Lock(); defer mu.Unlock(); return rpmGets }
+	yaml := "package: smith-hello\nrepos: [{name: fixtures, baseurl: " + srv.URL + "/repo/, gpgkey: " + srv.URL +
+		"/RPM-GPG-KEY-smith-test}]\n"
+	p := newProject(t, yaml+"paths: [/usr/bin/smith-hello]\ncmd: [/usr/bin/smith-hello]\n", nil)
+
+	// Lock: smith.lock comes back as the build's only file.
+	out, err := buildctl(t, append([]string{"build", "--progress=plain", "--frontend", "gateway.v0", "--opt", "source=" + testEnv.frontend,
+		"--local", "context=" + p.dir, "--local", "dockerfile=" + p.dir, "--opt", "filename=smith.yaml",
+		"--opt", "smith-lock=1", "--output", "type=local,dest=" + p.dir}, installerOpt()...)...)
+	if err != nil {
+		t.Fatalf("locking: %v\n%s", err, out)
+	}
+	b, err := os.ReadFile(filepath.Join(p.dir, "smith.lock"))
+	must(t, err)
+	var l struct {
+		Input, Installer string
+		Arches           map[string][]struct {
+			NEVRA, URL, SHA256, Repo string
+			Size                     int64
+		}
+	}
+	must(t, json.Unmarshal(b, &l))
+	var nevras []string
+	for _, pkg := range l.Arches["x86_64"] {
+		nevras = append(nevras, pkg.NEVRA)
+		if !strings.HasPrefix(pkg.URL, srv.URL+"/repo/") || len(pkg.SHA256) != 64 || pkg.Size == 0 || pkg.Repo != "fixtures" {
+			t.Errorf("lock entry %+v", pkg)
+		}
+	}
+	if strings.Join(nevras, " ") != "smith-filesystem-0:1.0-1.el9.x86_64 smith-hello-0:1.0-1.el9.x86_64 smith-ldso-0:1.0-1.el9.x86_64 smith-libgreet-0:1.0-1.el9.x86_64" ||
+		!strings.HasPrefix(l.Input, "sha256:") || !strings.Contains(l.Installer, "@sha256:") {
+		t.Fatalf("smith.lock:\n%s", b)
+	}
+
+	// A locked build: no solve, each RPM its own source.
+	locked, out := p.build(t, installerOpt()...)
+	if !strings.Contains(out, "installing 4 locked packages with rpm") || !strings.Contains(out, "[smith] fetch smith-hello-0:1.0-1.el9.x86_64") {
+		t.Errorf("not a locked build:\n%s", out)
+	}
+	if stdout, _, err := locked.run(t); err != nil || stdout != "Hello from libgreet.so.1, smith-hello!\n" {
+		t.Fatalf("locked image: %v %q", err, stdout)
+	}
+	// The manifest records where each locked package came from.
+	for _, pkg := range packageManifest(t, locked)["packages"].([]any) {
+		m := pkg.(map[string]any)
+		if u, _ := m["url"].(string); !strings.HasPrefix(u, srv.URL+"/repo/") || len(m["sha256"].(string)) != 64 {
+			t.Errorf("manifest package without its lock pin: %v", m)
+		}
+	}
+	// The same files as an unlocked build of the same inputs.
+	unlocked, _ := p.build(t, append(installerOpt(), "--opt", "smith-lock=ignore")...)
+	if strings.Join(locked.paths(), " ") != strings.Join(unlocked.paths(), " ") {
+		t.Errorf("locked and unlocked images differ:\n%q\n%q", locked.paths(), unlocked.paths())
+	}
+	for f, d := range unlocked.data {
+		if string(locked.data[f]) != string(d) {
+			t.Errorf("%s differs between the locked and the unlocked image", f)
+		}
+	}
+
+	// The repository moves on: smith-hello 1.1 is published.
+	mustRun(t, "cp", fx.dir+"/updates/smith-hello-1.1-1.el9.x86_64.rpm", repo+"/repo/")
+	mustRun(t, "createrepo_c", "--quiet", "--no-database", repo+"/repo")
+	img, _ := p.build(t, installerOpt()...)
+	if stdout, _, err := img.run(t); err != nil || stdout != "Hello from libgreet.so.1, smith-hello!\n" {
+		t.Errorf("the locked build moved: %v %q", err, stdout)
+	}
+	// (--no-cache: an unlocked build is cached on its inputs, which have not
+	// changed; this one asks the repository again.)
+	img, _ = p.build(t, append(installerOpt(), "--opt", "smith-lock=ignore", "--no-cache")...)
+	if stdout, _, err := img.run(t); err != nil || stdout != "Hello from libgreet.so.1, smith-hello 1.1!\n" {
+		t.Errorf("the unlocked build did not move: %v %q", err, stdout)
+	}
+
+	// A second image with the same packages fetches nothing new: its RPM
+	// sources are known by checksum, and the install step is shared.
+	q := newProject(t, yaml+"paths: [/usr/lib64/libgreet.so.1]\n", nil)
+	must(t, os.WriteFile(filepath.Join(q.dir, "smith.lock"), b, 0o644))
+	before := gets()
+	second, out := q.build(t, installerOpt()...)
+	if n := len(regexp.MustCompile(`(?m)^#\d+ \[smith\] fetch smith-`).FindAllString(out, -1)); n != 4 {
+		t.Errorf("want 4 fetch steps, got %d:\n%s", n, out)
+	}
+	if gets() != before || !stepCached(t, out, "[smith] rpm install (smith.lock)") {
+		t.Errorf("the second image fetched %d RPMs again:\n%s", gets()-before, out)
+	}
+	if !second.has("/usr/lib64/libgreet.so.1.0.0") {
+		t.Errorf("second image: %q", second.paths())
+	}
+
+	// A stale lock (smith.yaml asks for more) says how to refresh it.
+	stale := newProject(t, strings.Replace(yaml, "package: smith-hello", "package: [smith-hello, smith-post]", 1)+"paths: [/usr/bin/smith-hello]\n", nil)
+	must(t, os.WriteFile(filepath.Join(stale.dir, "smith.lock"), b, 0o644))
+	if _, out, err := stale.tryBuild(t, installerOpt()...); err == nil || !strings.Contains(out, "smith.lock is stale") ||
+		!strings.Contains(out, "--opt smith-lock=1") {
+		t.Errorf("stale lock: %v\n%s", err, out)
+	}
+
+	// A checksum that does not match fails naming the package.
+	var sum string
+	for _, pkg := range l.Arches["x86_64"] {
+		if strings.HasPrefix(pkg.NEVRA, "smith-hello-") {
+			sum = pkg.SHA256
+		}
+	}
+	bad := newProject(t, yaml+"paths: [/usr/bin/smith-hello]\n", nil)
+	must(t, os.WriteFile(filepath.Join(bad.dir, "smith.lock"), []byte(strings.Replace(string(b), sum, strings.Repeat("0", 64), 1)), 0o644))
+	if _, out, err := bad.tryBuild(t, installerOpt()...); err == nil || !strings.Contains(out, "smith-hello-0:1.0-1.el9.x86_64") ||
+		!strings.Contains(out, "digest mismatch") {
+		t.Errorf("checksum mismatch: %v\n%s", err, tail(out, 30))
+	}
+}

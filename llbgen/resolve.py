@@ -1,0 +1,75 @@
+# Written by smith: resolve the transaction dnf would install, without
+# installing it, and print every package with where to fetch it and its
+# checksum from the repository metadata (smith.lock).
+import argparse, json, sys
+
+import dnf
+import dnf.rpm
+import hawkey
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--root", required=True)
+ap.add_argument("--releasever", default="")
+ap.add_argument("--reposdir", required=True)
+ap.add_argument("--cachedir", required=True)
+ap.add_argument("--forcearch", default="")
+ap.add_argument("--localpkg-gpgcheck", type=int, default=1)
+ap.add_argument("--context", required=True)
+ap.add_argument("--out", required=True)
+ap.add_argument("specs", nargs="*")
+a = ap.parse_args()
+
+base = dnf.Base()
+c = base.conf
+c.installroot = a.root
+if a.releasever:
+    c.releasever = a.releasever
+c.reposdir = [a.reposdir]
+c.cachedir = a.cachedir
+c.install_weak_deps = False
+c.skip_if_unavailable = False
+if a.forcearch:
+    c.ignorearch = True
+    c.arch = a.forcearch
+    c.basearch = dnf.rpm.basearch(a.forcearch)
+    c.substitutions["arch"] = a.forcearch
+    c.substitutions["basearch"] = dnf.rpm.basearch(a.forcearch)
+base.read_all_repos()
+base.fill_sack(load_system_repo=False)
+for spec in a.specs:
+    if spec.endswith(".rpm") and spec.startswith("/"):
+        for p in base.add_remote_rpms([spec]):
+            base.package_install(p)
+    else:
+        try:
+            base.install(spec)
+        except dnf.exceptions.MarkingError:
+            sys.exit("Error: Unable to find a match: " + spec)
+try:
+    base.resolve()
+except dnf.exceptions.DepsolveError as e:
+    sys.exit("Error: " + str(e))
+
+out = []
+for p in sorted(base.transaction.install_set, key=lambda p: str(p)):
+    nevra = "%s-%d:%s-%s.%s" % (p.name, p.epoch, p.version, p.release, p.arch)
+    entry = {"nevra": nevra, "repo": p.reponame}
+    if p.reponame == hawkey.CMDLINE_REPO_NAME:
+        entry["path"] = p.location[len(a.context) + 1:] if p.location.startswith(a.context + "/") else p.location
+        entry["gpgcheck"] = bool(a.localpkg_gpgcheck)
+    else:
+        url = p.remote_location()
+        if url.startswith("file://" + a.context + "/"):
+            entry["path"] = url[len("file://" + a.context + "/"):]
+        else:
+            entry["url"] = url
+        entry["size"] = p.downloadsize
+        ctype, cval = p.chksum
+        if hawkey.chksum_name(ctype) != "sha256":
+            sys.exit("Error: %s: the repository gives a %s checksum, smith.lock needs sha256" % (nevra, hawkey.chksum_name(ctype)))
+        entry["sha256"] = cval.hex()
+        entry["gpgcheck"] = bool(base.repos[p.reponame].gpgcheck)
+    out.append(entry)
+with open(a.out, "w") as f:
+    json.dump(out, f)
+print("smith: resolved %d packages" % len(out), file=sys.stderr)

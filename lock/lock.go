@@ -1,0 +1,174 @@
+package lock
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/smithbuild/smith/config"
+)
+
+// FileName is where the lock lives, beside smith.yaml in the build context.
+const FileName = "smith.lock"
+
+// Version is the format this package writes and reads.
+const Version = 1
+
+// Lock is smith.lock.
+type Lock struct {
+	Version int `json:"version"`
+	// Input is the digest of the smith.yaml fields that decide what is
+	// installed (see Input); a lock whose Input differs is stale.
+	Input string `json:"input"`
+	// Installer is the image that resolved the lock, by digest.
+	Installer string `json:"installer,omitempty"`
+	// Arches holds the packages of each RPM architecture built for.
+	Arches map[string][]Package `json:"arches"`
+}
+
+// Package is one RPM of the transaction.
+type Package struct {
+	// NEVRA is name-epoch:version-release.arch.
+	NEVRA string `json:"nevra"`
+	// Repo is the repository id it came from ("@commandline" for a local
+	// file of the build context).
+	Repo string `json:"repo"`
+	// URL is where to fetch it; Path instead names a file of the build
+	// context (a local RPM, or a package of a repository folder there).
+	URL    string `json:"url,omitempty"`
+	Path   string `json:"path,omitempty"`
+	Size   int64  `json:"size,omitempty"`
+	SHA256 string `json:"sha256,omitempty"`
+	// GPGCheck tells whether its signature must verify (its repository's
+	// gpgcheck).
+	GPGCheck bool `json:"gpgcheck"`
+}
+
+// FileBase is the RPM's file name, from its URL.
+func (p Package) FileBase() string { return path.Base(p.URL) }
+
+// Parse reads smith.lock.
+func Parse(b []byte) (*Lock, error) {
+	var l Lock
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&l); err != nil {
+		return nil, fmt.Errorf("%s: %w", FileName, err)
+	}
+	if l.Version != Version {
+		return nil, fmt.Errorf("%s: version %d, want %d", FileName, l.Version, Version)
+	}
+	for arch, pkgs := range l.Arches {
+		for i, p := range pkgs {
+			switch {
+			case p.NEVRA == "":
+				return nil, fmt.Errorf("%s: arches.%s[%d]: no nevra", FileName, arch, i)
+			case p.Path != "":
+				if _, err := config.ContextPath(p.Path); err != nil {
+					return nil, fmt.Errorf("%s: %s: path %v", FileName, p.NEVRA, err)
+				}
+			case !config.IsURL(p.URL) || len(p.SHA256) != 64 || strings.Trim(p.SHA256, "0123456789abcdef") != "":
+				return nil, fmt.Errorf("%s: %s: a package needs an http(s) url and a sha256 (64 hex digits), or a path", FileName, p.NEVRA)
+			}
+		}
+	}
+	return &l, nil
+}
+
+// Render writes the lock in its stable, diff-friendly form: packages
+// sorted by NEVRA, one JSON object per line.
+func (l *Lock) Render() []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "{\n  \"version\": %d,\n  \"input\": %q,\n", l.Version, l.Input)
+	if l.Installer != "" {
+		fmt.Fprintf(&b, "  \"installer\": %q,\n", l.Installer)
+	}
+	b.WriteString("  \"arches\": {")
+	arches := make([]string, 0, len(l.Arches))
+	for a := range l.Arches {
+		arches = append(arches, a)
+	}
+	sort.Strings(arches)
+	for i, a := range arches {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, "\n    %q: [", a)
+		pkgs := append([]Package(nil), l.Arches[a]...)
+		sort.Slice(pkgs, func(i, j int) bool { return pkgs[i].NEVRA < pkgs[j].NEVRA })
+		for j, p := range pkgs {
+			line, _ := json.Marshal(p)
+			if j > 0 {
+				b.WriteString(",")
+			}
+			b.WriteString("\n      " + string(line))
+		}
+		b.WriteString("\n    ]")
+	}
+	b.WriteString("\n  }\n}\n")
+	return b.Bytes()
+}
+
+// Input digests what decides an RPM transaction: the packages, the
+// repositories (with the ids of their secrets, never their content), the
+// release, whether the installer's own repositories count, the signature
+// policy for local files, and the installer image smith.yaml names.
+// Moving lines, comments and fields such as paths or cmd leave it alone.
+func Input(f *config.File) string {
+	type repo struct {
+		Name, BaseURL, GPGKey string
+		GPGCheck              bool
+		Secret, Cert, Key     string
+	}
+	in := struct {
+		Packages, Deps []string
+		Repos          []repo
+		Releasever     string
+		Installer      string
+		InstallerRepos bool
+		LocalGPGCheck  bool
+	}{
+		Packages:       f.Package.Values(),
+		Deps:           f.Mock.Deps.Values(),
+		Releasever:     f.Releasever.Value,
+		Installer:      config.Redact(f.Installer.Value),
+		InstallerRepos: !f.InstallerRepos.Set || f.InstallerRepos.Value,
+		LocalGPGCheck:  !f.LocalGPGCheck.Set || f.LocalGPGCheck.Value,
+	}
+	for _, r := range f.Repos {
+		in.Repos = append(in.Repos, repo{r.Name.Value, r.BaseURL.Value, r.GPGKey.Value, r.CheckSignatures(),
+			r.Secret.Value, r.ClientCert.Value, r.ClientKey.Value})
+	}
+	b, _ := json.Marshal(in)
+	sum := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// StaleError says the lock was made from other smith.yaml fields.
+type StaleError struct{ Have, Want string }
+
+func (e *StaleError) Error() string {
+	return fmt.Sprintf("%s is stale: it was made for other packages or repositories (input %s, smith.yaml now %s); "+
+		"refresh it with --opt smith-lock=1 --output type=local,dest=. (buildx: --build-arg SMITH_LOCK=1 -o .), "+
+		"or build unlocked with --opt smith-lock=ignore", FileName, short(e.Have), short(e.Want))
+}
+
+func short(d string) string {
+	if len(d) > 19 {
+		return d[:19]
+	}
+	return d
+}
+
+// Check returns a *StaleError unless the lock was made from f.
+func (l *Lock) Check(f *config.File) error {
+	if want := Input(f); l.Input != want {
+		return &StaleError{Have: l.Input, Want: want}
+	}
+	return nil
+}

@@ -1,0 +1,73 @@
+package lock
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/smithbuild/smith/config"
+)
+
+func parse(t *testing.T, yaml string) *config.File {
+	t.Helper()
+	f, err := config.Parse("smith.yaml", []byte(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func TestInput(t *testing.T) {
+	base := "package: [httpd]\nrepos: [{name: r, baseurl: 'https://r.example/', gpgkey: ./k}]\n"
+	a := Input(parse(t, base+"paths: [/usr/sbin/httpd]\n"))
+	// Moving lines, comments and non-RPM fields leave the input alone.
+	if b := Input(parse(t, "# c\npaths: [/x]\ncmd: [y]\n"+base)); a != b {
+		t.Errorf("input changed with paths/cmd/comments: %s vs %s", a, b)
+	}
+	for _, other := range []string{
+		"package: [httpd, mod_ssl]\nrepos: [{name: r, baseurl: 'https://r.example/', gpgkey: ./k}]\n",
+		"package: [httpd]\nrepos: [{name: r, baseurl: 'https://r2.example/', gpgkey: ./k}]\n",
+		base + "releasever: \"9\"\n",
+		base + "installer_repos: false\n",
+	} {
+		if Input(parse(t, other)) == a {
+			t.Errorf("input did not change for %q", other)
+		}
+	}
+}
+
+func TestRenderParse(t *testing.T) {
+	sum := strings.Repeat("a", 64)
+	l := &Lock{Version: Version, Input: "sha256:x", Installer: "i@sha256:y", Arches: map[string][]Package{
+		"x86_64":  {{NEVRA: "b-0:1-1.x86_64", Repo: "r", URL: "https://r/b.rpm", SHA256: sum, GPGCheck: true}, {NEVRA: "a-0:1-1.x86_64", Repo: "r", URL: "https://r/a.rpm", SHA256: sum}},
+		"aarch64": {{NEVRA: "l-0:1-1.aarch64", Repo: "@commandline", Path: "rpms/l.rpm"}},
+	}}
+	out := string(l.Render())
+	if strings.Index(out, `"aarch64"`) > strings.Index(out, `"x86_64"`) || strings.Index(out, "a-0:1-1") > strings.Index(out, "b-0:1-1") {
+		t.Errorf("not in stable order:\n%s", out)
+	}
+	back, err := Parse([]byte(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(back.Render()) != out {
+		t.Errorf("render(parse(render)) differs:\n%s", back.Render())
+	}
+	for bad, want := range map[string]string{
+		`{"version": 2, "input": "x", "arches": {}}`: "version 2, want 1",
+		`{"version": 1, "input": "x", "arches": {"x86_64": [{"nevra": "a", "repo": "r", "url": "ftp://x", "sha256": "` + sum + `"}]}}`: "needs an http(s) url",
+		`{"version": 1, "input": "x", "arches": {"x86_64": [{"nevra": "a", "repo": "r", "path": "../x.rpm"}]}}`:                        "leaves the build context",
+		`{"version": 1, "input": "x", "extra": 1}`: "unknown field",
+	} {
+		if _, err := Parse([]byte(bad)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: err %v, want %q", bad, err, want)
+		}
+	}
+	f := parse(t, "package: httpd\nrepos: [{name: r, baseurl: ./repo, gpgcheck: false}]\n")
+	if err := l.Check(f); err == nil || !strings.Contains(err.Error(), "smith.lock is stale") || !strings.Contains(err.Error(), "smith-lock=1") {
+		t.Errorf("stale: %v", err)
+	}
+	l.Input = Input(f)
+	if err := l.Check(f); err != nil {
+		t.Error(err)
+	}
+}
