@@ -66,6 +66,10 @@ func Build(ctx context.Context, c client.Client) (*client.Result, error) {
 	if err := llbgen.Supported(f); err != nil {
 		return nil, withSource(err, src.SourceMap)
 	}
+	// user and groups too, before anything is fetched, so --check sees them.
+	if _, err := llbgen.Users(f); err != nil {
+		return nil, withSource(err, src.SourceMap)
+	}
 	// One warning for both fields: BuildKit's progress can drop a second
 	// warning sent to the same step right after the first.
 	var credFields []string
