@@ -94,24 +94,12 @@ func openImageArchive(p string) (*imagearchive.Archive, func(), error) {
 		path = tmp.Name()
 		cleanup = func() { os.Remove(path) }
 	}
-	f, err := os.Open(path)
+	a, closeArchive, err := openArchiveFile(path, filepath.Base(p), imagearchive.Options{})
 	if err != nil {
 		cleanup()
 		return nil, nil, err
 	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		cleanup()
-		return nil, nil, err
-	}
-	a, err := imagearchive.Open(f, st.Size(), filepath.Base(p))
-	if err != nil {
-		f.Close()
-		cleanup()
-		return nil, nil, err
-	}
-	return a, func() { a.Close(); f.Close(); cleanup() }, nil
+	return a, func() { closeArchive(); cleanup() }, nil
 }
 
 func printInspect(w io.Writer, m *manifest.Manifest) error {

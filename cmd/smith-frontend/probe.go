@@ -7,12 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path"
 	"strings"
 
-	"github.com/smithbuild/smith/deps"
 	"github.com/smithbuild/smith/plan"
 	"github.com/smithbuild/smith/probe"
 )
@@ -76,14 +74,13 @@ func missingFromImage(src string, misses []probe.Miss) ([]string, error) {
 		return nil, fmt.Errorf("opening the source tree: %w", err)
 	}
 	defer root.Close()
-	phys := deps.PhysicalPaths(root.FS())
 	var fixes []string
 	seen := map[string]bool{}
 	for _, m := range misses {
 		if ignoredLookup(m.Path) || seen[m.Path] {
 			continue
 		}
-		if !sourceHasFile(root, phys, m.Path) {
+		if !sourceHasFile(root, m.Path) {
 			continue // the source lacks it too (or it is a directory ld.so probes): not smith's to add
 		}
 		seen[m.Path] = true
@@ -105,29 +102,9 @@ func missingFromImage(src string, misses []probe.Miss) ([]string, error) {
 
 // sourceHasFile tells whether p is a file (links followed, inside the
 // source root) in the source tree.
-func sourceHasFile(root *os.Root, phys func(string) (string, error), p string) bool {
-	for range 40 {
-		q, err := phys(p)
-		if err != nil {
-			return false
-		}
-		fi, err := root.Lstat(strings.TrimPrefix(q, "/"))
-		if err != nil {
-			return false
-		}
-		if fi.Mode()&fs.ModeSymlink == 0 {
-			return fi.Mode().IsRegular()
-		}
-		t, err := root.Readlink(strings.TrimPrefix(q, "/"))
-		if err != nil {
-			return false
-		}
-		if !path.IsAbs(t) {
-			t = path.Join(path.Dir(q), t)
-		}
-		p = t
-	}
-	return false
+func sourceHasFile(root *os.Root, p string) bool {
+	_, fi, err := followInRoot(root, p)
+	return err == nil && fi.Mode().IsRegular()
 }
 
 // ignoredLookup tells the lookups no image change can satisfy: the kernel's

@@ -353,30 +353,11 @@ func writeRecord(out string, m *manifest.Manifest, db *manifest.DB, epoch int64,
 // readInRoot reads name in root, following a final symlink inside the root
 // (/etc/os-release is a link to ../usr/lib/os-release).
 func readInRoot(root *os.Root, name string) ([]byte, error) {
-	phys, err := deps.PhysicalPaths(root.FS())("/" + name)
+	phys, _, err := followInRoot(root, "/"+name)
 	if err != nil {
 		return nil, err
 	}
-	for range 40 {
-		fi, err := root.Lstat(strings.TrimPrefix(phys, "/"))
-		if err != nil {
-			return nil, err
-		}
-		if fi.Mode()&fs.ModeSymlink == 0 {
-			return root.ReadFile(strings.TrimPrefix(phys, "/"))
-		}
-		t, err := root.Readlink(strings.TrimPrefix(phys, "/"))
-		if err != nil {
-			return nil, err
-		}
-		if !path.IsAbs(t) {
-			t = path.Join(path.Dir(phys), t)
-		}
-		if phys, err = deps.PhysicalPaths(root.FS())(t); err != nil {
-			return nil, err
-		}
-	}
-	return nil, fmt.Errorf("%s: too many levels of symbolic links", name)
+	return root.ReadFile(strings.TrimPrefix(phys, "/"))
 }
 
 // reasons says why each output file is there: the closure's reasons, then

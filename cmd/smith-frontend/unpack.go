@@ -15,6 +15,24 @@ import (
 	"github.com/smithbuild/smith/imagearchive"
 )
 
+// openArchiveFile opens the image archive in the file path; close releases
+// both.
+func openArchiveFile(path, name string, opt imagearchive.Options) (a *imagearchive.Archive, close func(), err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	fi, err := f.Stat()
+	if err == nil {
+		a, err = imagearchive.OpenWith(f, fi.Size(), name, opt)
+	}
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return a, func() { a.Close(); f.Close() }, nil
+}
+
 const unpackUsage = `usage: smith-frontend unpack --archive FILE [--tag T] [--platform P] --inspect --out DIR
        smith-frontend unpack --archive FILE [--tag T] [--platform P] --layer K --out DIR
 
@@ -66,20 +84,11 @@ func runUnpack(args []string, stdout, stderr io.Writer) error {
 		*name = filepath.Base(*archive)
 	}
 
-	f, err := os.Open(*archive)
+	a, closeArchive, err := openArchiveFile(*archive, *name, imagearchive.Options{TempDir: *tmp, MaxBytes: *maxBytes})
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	a, err := imagearchive.OpenWith(f, fi.Size(), *name, imagearchive.Options{TempDir: *tmp, MaxBytes: *maxBytes})
-	if err != nil {
-		return err
-	}
-	defer a.Close()
+	defer closeArchive()
 	img, err := a.Image(*tag, plat)
 	if err != nil {
 		return err
