@@ -459,4 +459,32 @@ cmd: [/usr/bin/smith-hello]
 	if img.attestation(t, "https://slsa.dev/provenance/v1") == nil {
 		t.Error("no provenance to check")
 	}
+
+	// Locked: BuildKit fetches each RPM itself, sending the secret as the
+	// Authorization header, so the secret is one ("Basic <base64>"); the
+	// install step reads the same secret.
+	token := base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))
+	must(t, os.WriteFile(secret, []byte("Basic "+token), 0o600)) // a header: no newline
+	out, err = buildctl(t, append([]string{"build", "--progress=plain", "--frontend", "gateway.v0", "--opt", "source=" + testEnv.frontend,
+		"--local", "context=" + p.dir, "--local", "dockerfile=" + p.dir, "--opt", "filename=smith.yaml", "--opt", "smith-lock=1",
+		"--secret", "id=private-repo,src=" + secret, "--output", "type=local,dest=" + p.dir}, installerOpt()...)...)
+	if err != nil {
+		t.Fatalf("locking the private repo: %v\n%s", err, out)
+	}
+	lockb, err := os.ReadFile(filepath.Join(p.dir, "smith.lock"))
+	must(t, err)
+	img, out = p.build(t, append(installerOpt(), "--secret", "id=private-repo,src="+secret, "--no-cache")...)
+	if !strings.Contains(out, "[smith] fetch smith-hello-0:1.0-1.el9.x86_64") {
+		t.Errorf("not a locked build:\n%s", out)
+	}
+	if stdout, _, err := img.run(t); err != nil || stdout != "Hello from libgreet.so.1, smith-hello!\n" {
+		t.Errorf("locked private build: %v %q", err, stdout)
+	}
+	tarball, err = os.ReadFile(img.path)
+	must(t, err)
+	for where, b := range map[string][]byte{"the build output": []byte(out), "the OCI archive": tarball, "smith.lock": lockb} {
+		if bytes.Contains(b, []byte("s3cret")) || bytes.Contains(b, []byte(token)) {
+			t.Errorf("the credentials are in %s", where)
+		}
+	}
 }

@@ -112,9 +112,9 @@ func Resolve(f *config.File, o Options) (llb.State, error) {
 		o.BuildPlatform = o.Platform
 	}
 	for _, r := range f.Repos {
-		if r.Secret.Set || r.ClientCert.Set {
+		if r.ClientCert.Set {
 			return llb.State{}, &config.Error{File: f.Name, Pos: r.Pos, Field: fmt.Sprintf("repos[%d]", r.Index),
-				Msg: "smith.lock cannot pin packages of a repository that needs credentials yet; build it unlocked"}
+				Msg: "smith.lock cannot pin packages of a repository that needs a client certificate: BuildKit fetches locked RPMs with an Authorization header only (secret:); build it unlocked"}
 		}
 	}
 	in := o.Install

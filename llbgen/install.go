@@ -200,6 +200,10 @@ func install(f *config.File, in InstallInputs, o Options) (root, meta llb.State,
 		// user:password from the secret, written as data: no shell ever
 		// parses it, no command line shows it.
 		s.line(fmt.Sprintf(`IFS= read -r cred <%s || [ -n "$cred" ]`, a.file))
+		// The secret may also be an Authorization header ("Basic <base64 of
+		// user:password>"), the form BuildKit sends when it fetches locked
+		// RPMs itself.
+		s.line(`case $cred in "Basic "*) cred=$(printf '%s' "${cred#Basic }" | base64 -d) ;; esac`)
 		s.line(fmt.Sprintf(`printf 'username=%%s\npassword=%%s\n' "${cred%%%%:*}" "${cred#*:}" >>"$repos/%s.repo"`, a.name))
 		s.line(`unset cred`)
 	}
@@ -243,7 +247,13 @@ func install(f *config.File, in InstallInputs, o Options) (root, meta llb.State,
 			`--reposdir="$repos"`, "--cachedir", dnfCache, "--forcearch=" + forcearch, fmt.Sprintf("--localpkg-gpgcheck=%d", localpkg),
 			"--context", installContext, "--out", installMeta + ResolveFile, "--", `"$@"`}, " "))
 	case in.Locked != nil:
-		runOpts = append(runOpts, lockedSources(in.Locked)...)
+		secrets := map[string]string{}
+		for _, r := range f.Repos {
+			if r.Secret.Set {
+				secrets[r.Name.Value] = r.Secret.Value
+			}
+		}
+		runOpts = append(runOpts, lockedSources(in.Locked, secrets)...)
 		lockedInstall(&s, in.Locked, keys, installerRepos, cross)
 	default:
 		tsflags := "nodocs"
@@ -387,14 +397,21 @@ const lockedDir = "/smith/locked"
 // lockedSources fetches each locked RPM from its URL as its own source,
 // verified against its SHA-256: BuildKit fetches it once, caches it by
 // checksum, and shares it between builds and builders.
-func lockedSources(pkgs []lock.Package) []llb.RunOption {
+// secrets maps a repository's name to the secret with its credentials,
+// which BuildKit sends as the Authorization header (so the secret must hold
+// one: "Basic <base64 of user:password>").
+func lockedSources(pkgs []lock.Package, secrets map[string]string) []llb.RunOption {
 	var out []llb.RunOption
 	for i, p := range pkgs {
 		if p.URL == "" {
 			continue // a file of the build context
 		}
-		st := llb.HTTP(p.URL, llb.Checksum(digest.Digest("sha256:"+p.SHA256)), llb.Filename(p.FileBase()),
-			llb.WithCustomName("[smith] fetch "+p.NEVRA))
+		opts := []llb.HTTPOption{llb.Checksum(digest.Digest("sha256:" + p.SHA256)), llb.Filename(p.FileBase()),
+			llb.WithCustomName("[smith] fetch " + p.NEVRA)}
+		if id, ok := secrets[p.Repo]; ok {
+			opts = append(opts, llb.AuthHeaderSecret(id))
+		}
+		st := llb.HTTP(p.URL, opts...)
 		out = append(out, llb.AddMount(fmt.Sprintf("%s/%d", lockedDir, i), st, llb.Readonly))
 	}
 	return out
