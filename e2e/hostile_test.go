@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -192,4 +193,41 @@ func writeOCIArchive(t *testing.T, path string, layers [][]byte) {
 	}
 	must(t, tw.Close())
 	must(t, os.WriteFile(path, out.Bytes(), 0o644))
+}
+
+// TestCheckHostile: `docker buildx build --check` reports, without building,
+// every hostile case that needs nothing fetched (those with a "check" file),
+// with the same message as the build.
+func TestCheckHostile(t *testing.T) {
+	requireE2E(t)
+	marks, err := filepath.Glob(filepath.Join(testEnv.root, "testdata/hostile/*/check"))
+	must(t, err)
+	if len(marks) < 40 {
+		t.Fatalf("only %d --check cases", len(marks))
+	}
+	for _, m := range marks {
+		dir := filepath.Dir(m)
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			t.Parallel()
+			p, args := hostileProject(t, dir)
+			cmdArgs := []string{"buildx", "build", "--builder", "smith", "--check", "-f", "smith.yaml"}
+			for i := 0; i+1 < len(args); i += 2 {
+				if v, ok := strings.CutPrefix(args[i+1], "build-arg:"); ok && args[i] == "--opt" {
+					cmdArgs = append(cmdArgs, "--build-arg", v)
+				}
+			}
+			cmd := exec.Command("docker", append(cmdArgs, ".")...)
+			cmd.Dir = p.dir
+			out, err := cmd.CombinedOutput()
+			if err == nil {
+				t.Fatalf("--check passed:\n%s", out)
+			}
+			b, _ := os.ReadFile(filepath.Join(dir, "want"))
+			for _, want := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+				if !strings.Contains(string(out), want) {
+					t.Errorf("--check output lacks %q:\n%s", want, tail(string(out), 30))
+				}
+			}
+		})
+	}
 }

@@ -88,17 +88,42 @@ func Build(ctx context.Context, c client.Client) (*client.Result, error) {
 		src.Warn(ctx, strings.Join(credFields, " and ")+": credentials in the image URL are ignored and not recorded; the builder's registry login is used",
 			client.WarnOpts{Range: credRanges})
 	}
+	// Image references are parsed before anything is fetched.
+	images := []struct {
+		field string
+		item  config.String
+	}{{"parent", f.Parent}}
+	if f.Type.Value == config.TypeOCI {
+		images = append(images, struct {
+			field string
+			item  config.String
+		}{"package", first(f.Package)})
+	}
+	for _, it := range images {
+		if _, isArchive := llbgen.ParseArchive(it.item.Value); it.item.Value != "" && !isArchive {
+			if _, err := llbgen.ImageSource(it.item.Value); err != nil {
+				return nil, withSource(&config.Error{File: f.Name, Pos: it.item.Pos, Field: it.field, Msg: err.Error()}, src.SourceMap)
+			}
+		}
+	}
+	// Build-args that need nothing fetched are checked before --check
+	// answers, too.
+	epoch, err := sourceDateEpoch(bc.BuildArgs)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := lockMode(bc); err != nil {
+		return nil, err
+	}
+	if _, _, err := archiveLimits(bc.BuildArgs); err != nil {
+		return nil, err
+	}
 	// buildx --check: smith.yaml parsed and validated above, so there is
 	// nothing left to warn about. Other subrequests are refused by name.
 	if res, ok, err := bc.HandleSubrequest(ctx, dockerui.RequestHandler{
 		Lint: func(context.Context) (*lint.LintResults, error) { return &lint.LintResults{}, nil },
 	}); err != nil || ok {
 		return res, err
-	}
-
-	epoch, err := sourceDateEpoch(bc.BuildArgs)
-	if err != nil {
-		return nil, err
 	}
 	helper, err := helperImage(ctx, c, bc)
 	if err != nil {
