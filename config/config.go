@@ -250,7 +250,11 @@ func (p *parser) file(f *File, root *yaml.Node) error {
 		}
 	}
 	for i, it := range f.Mock.Deps.Items {
-		if !IsLocalRPM(it.Value) && !packageName(it.Value) {
+		if IsLocalRPM(it.Value) {
+			if _, err := ContextPath(it.Value); err != nil {
+				return p.errorf(it.Pos, indexField("mock.deps", i), "%v", err)
+			}
+		} else if !packageName(it.Value) {
 			return p.errorf(it.Pos, indexField("mock.deps", i), "%q is not a package name", it.Value)
 		}
 	}

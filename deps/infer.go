@@ -308,7 +308,7 @@ func (r *resolver) shebang(p, origin string) {
 	}
 	for _, d := range dirs {
 		c := path.Join(cleanAbs(d), name)
-		if r.exists(c) {
+		if r.executable(c) {
 			if err := r.request(c, fmt.Sprintf("interpreter of %s (#!%s %s, found in PATH)", p, interp, name), origin); err != nil {
 				r.fail(withOrigin(origin, err))
 			}
@@ -326,6 +326,17 @@ func (r *resolver) exists(p string) bool {
 	}
 	fi, err := r.lstat(phys)
 	return err == nil && fi.Mode().IsRegular()
+}
+
+// executable tells whether p resolves to a file with an exec bit, as env
+// requires of what it runs.
+func (r *resolver) executable(p string) bool {
+	phys, _, err := r.follow(p)
+	if err != nil {
+		return false
+	}
+	fi, err := r.lstat(phys)
+	return err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
 }
 
 // readShebang parses the "#!" line of p: the interpreter and, for env, the
@@ -347,13 +358,19 @@ func (r *resolver) readShebang(p string) (interp, arg string, ok bool) {
 	if len(fields) == 0 || !path.IsAbs(fields[0]) {
 		return "", "", false
 	}
-	interp = path.Clean(fields[0])
+	interp = fields[0] // as written: follow resolves "..", links and all
 	if path.Base(interp) == "env" {
-		for _, a := range fields[1:] {
-			if strings.HasPrefix(a, "-") || strings.Contains(a, "=") {
-				continue // env's options and NAME=VALUE assignments
+		args := fields[1:]
+		for i := 0; i < len(args); i++ {
+			a := args[i]
+			switch {
+			case a == "-u" || a == "-C" || a == "-a" || a == "--unset" || a == "--chdir" || a == "--argv0":
+				i++ // the option's argument
+			case strings.HasPrefix(a, "-") || strings.Contains(a, "="):
+				// env's other options and NAME=VALUE assignments
+			default:
+				return interp, a, true
 			}
-			return interp, a, true
 		}
 		return interp, "", true
 	}

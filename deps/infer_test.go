@@ -356,6 +356,7 @@ func TestShebang(t *testing.T) {
 		"usr/local/bin/python3":          sh,
 		"app/run.sh":                     exe("#!/bin/sh -e\necho hi\n"),
 		"app/tool.py":                    exe("#!/usr/bin/env -S python3 -u\nprint(1)\n"),
+		"app/unset.py":                   exe("#!/usr/bin/env -S -u HOME python3\n"),
 		"app/missing.sh":                 exe("#!/bin/zsh\n"),
 		"app/missing-env.sh":             exe("#!/usr/bin/env ruby\n"),
 		"app/tree/plain.txt":             txt("#!/bin/sh\n"),
@@ -384,6 +385,11 @@ func TestShebang(t *testing.T) {
 	}
 	if r := reasonsOf(c, "/usr/local/bin/python3"); r != "interpreter of /app/tool.py (#!/usr/bin/env python3, found in PATH)" {
 		t.Errorf("reason %q", r)
+	}
+
+	c, err = Resolve(root, Request{Paths: []Pattern{{Glob: "/app/unset.py"}}, Infer: Infer{Path: []string{"/usr/local/bin"}}})
+	if err != nil || dump(c)["/usr/local/bin/python3"] != "file" {
+		t.Errorf("env -u HOME python3: %v %v", err, dump(c))
 	}
 
 	// A tree: only executable scripts bring interpreters.

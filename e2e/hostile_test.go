@@ -86,8 +86,10 @@ func hostileProject(t *testing.T, dir string) (*project, []string) {
 	}
 	text := "# syntax=" + testEnv.frontend + "\n" + strings.ReplaceAll(string(yaml), "$BASE", testEnv.base)
 	must(t, os.WriteFile(filepath.Join(p.dir, "smith.yaml"), []byte(text), 0o644))
-	if _, err := os.Lstat(filepath.Join(dir, "rootfs")); err == nil {
-		mustRun(t, "cp", "-a", filepath.Join(dir, "rootfs"), filepath.Join(p.dir, "rootfs"))
+	for _, name := range []string{"rootfs", "smith.lock"} {
+		if _, err := os.Lstat(filepath.Join(dir, name)); err == nil {
+			mustRun(t, "cp", "-a", filepath.Join(dir, name), filepath.Join(p.dir, name))
+		}
 	}
 	var args []string
 	if b, err := os.ReadFile(filepath.Join(dir, "args")); err == nil {

@@ -151,6 +151,10 @@ func Build(ctx context.Context, c client.Client) (*client.Result, error) {
 		return nil, err
 	}
 	var locked *lock.Lock
+	if mode == "write" && f.Type.Value != config.TypeMock {
+		return nil, withSource(&config.Error{File: f.Name, Pos: f.Keys["package"], Field: "package",
+			Msg: "smith.lock pins RPM installs; this package is an image (pin it by digest instead)"}, src.SourceMap)
+	}
 	if f.Type.Value == config.TypeMock {
 		if mode == "write" {
 			return writeLock(ctx, c, bc, f, installCtx)

@@ -93,6 +93,11 @@ func writeLock(ctx context.Context, c client.Client, bc *dockerui.Client, f *con
 		}
 		l.Arches[llbgen.RPMArch(target)] = pkgs
 	}
+	// What the build will read back must parse: a package from a source
+	// smith cannot pin (a file:// repository of the installer) fails now.
+	if _, err := lock.Parse(l.Render()); err != nil {
+		return nil, fmt.Errorf("the resolved transaction cannot be locked: %w", err)
+	}
 	def, err := llb.Scratch().File(llb.Mkfile("/"+lock.FileName, 0o644, l.Render()),
 		llb.WithCustomName("[smith] write "+lock.FileName)).Marshal(ctx)
 	if err != nil {

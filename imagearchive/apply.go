@@ -53,6 +53,8 @@ func (img *Image) ApplyLayer(k int, root *os.Root, log io.Writer) error {
 		log:     log,
 		created: map[string]bool{},
 		asRoot:  os.Geteuid() == 0,
+		budget:  img.a.maxBytes,
+		max:     img.a.maxBytes,
 	}
 	if err := ap.apply(tar.NewReader(limited)); err != nil {
 		if limited.over {
@@ -118,6 +120,8 @@ func layerReader(r io.Reader) (io.ReadCloser, error) {
 }
 
 type applier struct {
+	budget  int64 // bytes the layer's files may still hold, of max
+	max     int64
 	root    *os.Root
 	prefix  string
 	log     io.Writer
@@ -277,6 +281,11 @@ func (ap *applier) entry(tr *tar.Reader, h *tar.Header) error {
 			return ap.errf(h.Name, "%v", err)
 		}
 	case tar.TypeReg, tar.TypeGNUSparse:
+		// Sparse entries expand holes into zeros that were never read, so
+		// the budget counts what is written, not what is read.
+		if ap.budget -= h.Size; ap.budget < 0 {
+			return fmt.Errorf("%s: decompresses to more than %d bytes, the limit (raise it with --build-arg SMITH_MAX_ARCHIVE_BYTES=N)", ap.prefix, ap.max)
+		}
 		f, err := ap.root.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 		if err != nil {
 			return ap.errf(h.Name, "%v", err)

@@ -72,7 +72,7 @@ func (in ArchiveInputs) run(out llb.State, name string, args ...string) llb.Stat
 		file = in.Archive.File
 	}
 	argv := append([]string{HelperPath, "unpack",
-		"--archive", archiveContext + "/" + file, "--name", in.Archive.File,
+		"--context", archiveContext, "--archive", file, "--name", in.Archive.File,
 		"--platform", platforms.Format(in.Platform), "--tmp", "/tmp", "--out", archiveOut}, args...)
 	if in.MaxBytes > 0 {
 		argv = append(argv, "--max-bytes", strconv.FormatInt(in.MaxBytes, 10))

@@ -50,7 +50,7 @@ func TestArchiveLayers(t *testing.T) {
 		t.Fatalf("%d unpack steps, want 3: %q", len(unpacks), unpacks)
 	}
 	for _, u := range unpacks {
-		for _, want := range []string{"unpack --archive /smith/context/base.tar.gz", "--tag v1", "--platform linux/amd64"} {
+		for _, want := range []string{"unpack --context /smith/context --archive base.tar.gz", "--tag v1", "--platform linux/amd64"} {
 			if !strings.Contains(u, want) {
 				t.Errorf("%q lacks %q", u, want)
 			}

@@ -3,6 +3,7 @@ package llbgen
 import (
 	_ "embed"
 	"fmt"
+	"net/url"
 	"regexp"
 	"slices"
 	"sort"
@@ -247,14 +248,12 @@ func install(f *config.File, in InstallInputs, o Options) (root, meta llb.State,
 			`--reposdir="$repos"`, "--cachedir", dnfCache, "--forcearch=" + forcearch, fmt.Sprintf("--localpkg-gpgcheck=%d", localpkg),
 			"--context", installContext, "--out", installMeta + ResolveFile, "--", `"$@"`}, " "))
 	case in.Locked != nil:
-		secrets := map[string]string{}
-		for _, r := range f.Repos {
-			if r.Secret.Set {
-				secrets[r.Name.Value] = r.Secret.Value
-			}
+		srcs, err := lockedSources(f, in.Locked)
+		if err != nil {
+			return llb.State{}, llb.State{}, err
 		}
-		runOpts = append(runOpts, lockedSources(in.Locked, secrets)...)
-		lockedInstall(&s, in.Locked, keys, installerRepos, cross)
+		runOpts = append(runOpts, srcs...)
+		lockedInstall(&s, f, in.Locked, keys, installerRepos, localCheck, cross)
 	default:
 		tsflags := "nodocs"
 		dnfArgs := []string{"dnf", "--installroot=" + installRoot, `--releasever="$releasever"`}
@@ -397,30 +396,52 @@ const lockedDir = "/smith/locked"
 // lockedSources fetches each locked RPM from its URL as its own source,
 // verified against its SHA-256: BuildKit fetches it once, caches it by
 // checksum, and shares it between builds and builders.
-// secrets maps a repository's name to the secret with its credentials,
-// which BuildKit sends as the Authorization header (so the secret must hold
-// one: "Basic <base64 of user:password>").
-func lockedSources(pkgs []lock.Package, secrets map[string]string) []llb.RunOption {
+// lockedSources fetches each locked RPM from its URL as its own source,
+// verified against its SHA-256: BuildKit fetches it once, caches it by
+// checksum, and shares it between builds and builders. A repository's
+// secret goes along (as the Authorization header) only to that
+// repository's own host, whatever the lock says.
+func lockedSources(f *config.File, pkgs []lock.Package) ([]llb.RunOption, error) {
+	repos := map[string]config.Repo{}
+	for _, r := range f.Repos {
+		repos[r.Name.Value] = r
+	}
 	var out []llb.RunOption
 	for i, p := range pkgs {
 		if p.URL == "" {
 			continue // a file of the build context
 		}
-		opts := []llb.HTTPOption{llb.Checksum(digest.Digest("sha256:" + p.SHA256)), llb.Filename(p.FileBase()),
+		opts := []llb.HTTPOption{llb.Checksum(digest.Digest("sha256:" + p.SHA256)), llb.Filename(lock.RPMFileName),
 			llb.WithCustomName("[smith] fetch " + p.NEVRA)}
-		if id, ok := secrets[p.Repo]; ok {
-			opts = append(opts, llb.AuthHeaderSecret(id))
+		if r, ok := repos[p.Repo]; ok && r.Secret.Set {
+			if !sameOrigin(p.URL, r.BaseURL.Value) {
+				return nil, &config.Error{File: f.Name, Pos: r.BaseURL.Pos, Field: fmt.Sprintf("repos[%d]", r.Index),
+					Msg: fmt.Sprintf("smith.lock fetches %s from %s, not from this repository's host: its secret is not sent there; refresh the lock", p.NEVRA, p.URL)}
+			}
+			opts = append(opts, llb.AuthHeaderSecret(r.Secret.Value))
 		}
-		st := llb.HTTP(p.URL, opts...)
-		out = append(out, llb.AddMount(fmt.Sprintf("%s/%d", lockedDir, i), st, llb.Readonly))
+		out = append(out, llb.AddMount(fmt.Sprintf("%s/%d", lockedDir, i), llb.HTTP(p.URL, opts...), llb.Readonly))
 	}
-	return out
+	return out, nil
+}
+
+// sameOrigin tells whether two http(s) URLs have the same scheme and host.
+func sameOrigin(a, b string) bool {
+	ua, err1 := url.Parse(a)
+	ub, err2 := url.Parse(b)
+	return err1 == nil && err2 == nil && strings.EqualFold(ua.Scheme, ub.Scheme) && strings.EqualFold(ua.Host, ub.Host)
 }
 
 // lockedInstall installs the locked RPMs with rpm in one transaction: the
 // repositories' keys imported first, each signature checked where its
 // repository checks them.
-func lockedInstall(s *script, pkgs []lock.Package, keys []string, installerKeys, cross bool) {
+// Whether a signature must verify comes from smith.yaml (the repository's
+// gpgcheck, localpkg_gpgcheck for local files), never from the lock.
+func lockedInstall(s *script, f *config.File, pkgs []lock.Package, keys []string, installerKeys, localCheck, cross bool) {
+	check := map[string]bool{}
+	for _, r := range f.Repos {
+		check[r.Name.Value] = r.CheckSignatures()
+	}
 	s.line(fmt.Sprintf("rpm --root %s --initdb", installRoot))
 	for _, k := range keys {
 		s.line(fmt.Sprintf("rpm --root %s --import '%s'", installRoot, k))
@@ -430,13 +451,22 @@ func lockedInstall(s *script, pkgs []lock.Package, keys []string, installerKeys,
 	}
 	s.line("set --")
 	for i, p := range pkgs {
-		file := fmt.Sprintf("%s/%d/%s", lockedDir, i, p.FileBase())
+		// Every value here passed lock.Parse's patterns (no quotes, no
+		// spaces); the file name is fixed.
+		file := fmt.Sprintf("%s/%d/%s", lockedDir, i, lock.RPMFileName)
 		if p.URL == "" {
 			file = installContext + "/" + p.Path
 		}
 		s.line(fmt.Sprintf("set -- \"$@\" '%s'", file))
-		if p.GPGCheck {
-			s.line(fmt.Sprintf(`rpmkeys --root %s --checksig '%s' | grep -q 'signatures OK' || { echo 'smith.lock: %s: the signature does not verify with the keys of the repositories' >&2; rpmkeys --root %s --checksig '%s' >&2; exit 1; }`,
+		gpg, known := check[p.Repo]
+		switch {
+		case p.Repo == "@commandline":
+			gpg = localCheck
+		case !known:
+			gpg = true // the installer's own repositories check signatures
+		}
+		if gpg {
+			s.line(fmt.Sprintf(`rpmkeys --root %s --checksig '%s' | grep -q ': digests signatures OK$' || { echo 'smith.lock: %s: the signature does not verify with the keys of the repositories' >&2; rpmkeys --root %s --checksig '%s' >&2; exit 1; }`,
 				installRoot, file, p.NEVRA, installRoot, file))
 		}
 	}

@@ -21,6 +21,7 @@ a = ap.parse_args()
 
 base = dnf.Base()
 c = base.conf
+c.read()  # the installer's dnf.conf (excludes, proxy, ...), as the dnf command reads it
 c.installroot = a.root
 if a.releasever:
     c.releasever = a.releasever
@@ -40,6 +41,9 @@ for spec in a.specs:
     if spec.endswith(".rpm") and spec.startswith("/"):
         for p in base.add_remote_rpms([spec]):
             base.package_install(p)
+    elif spec.startswith("@"):
+        base.read_comps(arch_filter=True)
+        base.install_specs([spec])
     else:
         try:
             base.install(spec)

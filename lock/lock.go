@@ -6,7 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"path"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -18,6 +18,9 @@ const FileName = "smith.lock"
 
 // Version is the format this package writes and reads.
 const Version = 1
+
+// MaxPackages bounds a lock: each package becomes a source of the build.
+const MaxPackages = 20000
 
 // Lock is smith.lock.
 type Lock struct {
@@ -49,8 +52,18 @@ type Package struct {
 	GPGCheck bool `json:"gpgcheck"`
 }
 
-// FileBase is the RPM's file name, from its URL.
-func (p Package) FileBase() string { return path.Base(p.URL) }
+// FileName is the name a locked RPM is fetched as: fixed, so nothing from
+// the lock's URL reaches a file name or a command line.
+const RPMFileName = "package.rpm"
+
+// Patterns a lock's values must match: they become file names, URLs and
+// arguments of the install step.
+var (
+	nevraRE = regexp.MustCompile(`^[A-Za-z0-9._+~^-]+-[0-9]+:[A-Za-z0-9._+~^]+-[A-Za-z0-9._+~^]+\.[A-Za-z0-9_]+$`)
+	repoRE  = regexp.MustCompile(`^[A-Za-z0-9_.:@-]+$`)
+	urlRE   = regexp.MustCompile("^https?://[^\\s'\"\\\\`$]+$")
+	pathRE  = regexp.MustCompile(`^[A-Za-z0-9._/+@%=,~-]+$`)
+)
 
 // Parse reads smith.lock.
 func Parse(b []byte) (*Lock, error) {
@@ -63,11 +76,21 @@ func Parse(b []byte) (*Lock, error) {
 	if l.Version != Version {
 		return nil, fmt.Errorf("%s: version %d, want %d", FileName, l.Version, Version)
 	}
+	n := 0
 	for arch, pkgs := range l.Arches {
+		if n += len(pkgs); n > MaxPackages {
+			return nil, fmt.Errorf("%s: more than %d packages", FileName, MaxPackages)
+		}
 		for i, p := range pkgs {
 			switch {
-			case p.NEVRA == "":
-				return nil, fmt.Errorf("%s: arches.%s[%d]: no nevra", FileName, arch, i)
+			case !nevraRE.MatchString(p.NEVRA):
+				return nil, fmt.Errorf("%s: arches.%s[%d]: %q is not a NEVRA (name-epoch:version-release.arch)", FileName, arch, i, p.NEVRA)
+			case !repoRE.MatchString(p.Repo):
+				return nil, fmt.Errorf("%s: %s: %q is not a repository id", FileName, p.NEVRA, p.Repo)
+			case p.Path != "" && !pathRE.MatchString(p.Path):
+				return nil, fmt.Errorf("%s: %s: path %q has characters a build-context path may not", FileName, p.NEVRA, p.Path)
+			case p.Path == "" && !urlRE.MatchString(p.URL):
+				return nil, fmt.Errorf("%s: %s: url %q is not a plain http(s) URL", FileName, p.NEVRA, p.URL)
 			case p.Path != "":
 				if _, err := config.ContextPath(p.Path); err != nil {
 					return nil, fmt.Errorf("%s: %s: path %v", FileName, p.NEVRA, err)

@@ -54,8 +54,11 @@ func TestRenderParse(t *testing.T) {
 	}
 	for bad, want := range map[string]string{
 		`{"version": 2, "input": "x", "arches": {}}`: "version 2, want 1",
-		`{"version": 1, "input": "x", "arches": {"x86_64": [{"nevra": "a", "repo": "r", "url": "ftp://x", "sha256": "` + sum + `"}]}}`: "needs an http(s) url",
-		`{"version": 1, "input": "x", "arches": {"x86_64": [{"nevra": "a", "repo": "r", "path": "../x.rpm"}]}}`:                        "leaves the build context",
+		`{"version": 1, "input": "x", "arches": {"x86_64": [{"nevra": "a-0:1-1.x86_64", "repo": "r", "url": "ftp://x", "sha256": "` + sum + `"}]}}`:               "is not a plain http(s) URL",
+		`{"version": 1, "input": "x", "arches": {"x86_64": [{"nevra": "a-0:1-1.x86_64", "repo": "r", "path": "../x.rpm"}]}}`:                                      "leaves the build context",
+		`{"version": 1, "input": "x", "arches": {"x86_64": [{"nevra": "evil'; id; echo '", "repo": "r", "url": "https://r/a.rpm", "sha256": "` + sum + `"}]}}`:    "is not a NEVRA",
+		`{"version": 1, "input": "x", "arches": {"x86_64": [{"nevra": "a-0:1-1.x86_64", "repo": "r", "url": "https://r/x';id;'.rpm", "sha256": "` + sum + `"}]}}`: "is not a plain http(s) URL",
+		`{"version": 1, "input": "x", "arches": {"x86_64": [{"nevra": "a-0:1-1.x86_64", "repo": "r'", "url": "https://r/a.rpm", "sha256": "` + sum + `"}]}}`:      "is not a repository id",
 		`{"version": 1, "input": "x", "extra": 1}`: "unknown field",
 	} {
 		if _, err := Parse([]byte(bad)); err == nil || !strings.Contains(err.Error(), want) {

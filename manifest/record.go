@@ -3,6 +3,7 @@ package manifest
 import (
 	"fmt"
 	"path"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -17,6 +18,9 @@ const (
 	RPMManifest   = "/var/lib/rpmmanifest/container-manifest-2"
 	OSRelease     = "/etc/os-release"
 )
+
+// debName is what Debian policy allows as a package name.
+var debName = regexp.MustCompile(`^[a-z0-9][a-z0-9+.-]+$`)
 
 // AddRPMQA reads container-manifest-2 lines (see RPMManifest) for the
 // packages of an RPM database, so Record can write them.
@@ -49,6 +53,9 @@ func Record(m *Manifest, db *DB, epoch int64, md5 func(path string) string) map[
 		switch p.Type {
 		case "deb":
 			name := p.Name
+			if !debName.MatchString(name) {
+				continue // not a Debian package name: it could not name a file safely
+			}
 			out[path.Join(DpkgStatusDir, name)] = []byte(rec)
 			var sums strings.Builder
 			for _, f := range p.Files {

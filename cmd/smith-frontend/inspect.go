@@ -94,7 +94,7 @@ func openImageArchive(p string) (*imagearchive.Archive, func(), error) {
 		path = tmp.Name()
 		cleanup = func() { os.Remove(path) }
 	}
-	a, closeArchive, err := openArchiveFile(path, filepath.Base(p), imagearchive.Options{})
+	a, closeArchive, err := openArchiveFile("", path, filepath.Base(p), imagearchive.Options{})
 	if err != nil {
 		cleanup()
 		return nil, nil, err

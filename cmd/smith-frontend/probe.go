@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/smithbuild/smith/plan"
 	"github.com/smithbuild/smith/probe"
@@ -32,9 +33,16 @@ func runProbe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("decoding the probe: %w", err)
 	}
 	env := os.Environ()
-	var out bytes.Buffer
-	w := io.MultiWriter(&out, stdout)
+	// Bounded: a probe that never ends (a server, say) fails the build
+	// instead of hanging it; its output is kept up to 1 MiB for the check.
+	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	out := &capped{max: 1 << 20}
+	w := io.MultiWriter(out, stdout)
 	res, err := probe.Run(ctx, probe.Command{Args: p.Args, Env: env, Stdin: strings.NewReader(p.Stdin), Stdout: w, Stderr: w})
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%s: `%s` ran longer than %s; a probe must end by itself", p.Origin, strings.Join(p.Args, " "), probeTimeout)
+	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", p.Origin, err)
 	}
@@ -64,6 +72,26 @@ func runProbe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		msg += " (it looked for no file that the source has)"
 	}
 	return errors.New(msg)
+}
+
+// probeTimeout bounds one probe.
+const probeTimeout = 5 * time.Minute
+
+// capped keeps the first max bytes written to it.
+type capped struct {
+	bytes.Buffer
+	max int
+}
+
+func (c *capped) Write(b []byte) (int, error) {
+	if room := c.max - c.Len(); room > 0 {
+		if len(b) > room {
+			c.Buffer.Write(b[:room])
+		} else {
+			c.Buffer.Write(b)
+		}
+	}
+	return len(b), nil
 }
 
 // missingFromImage turns failed lookups into fixes ("add to paths: P —

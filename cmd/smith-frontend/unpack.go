@@ -15,11 +15,22 @@ import (
 	"github.com/smithbuild/smith/imagearchive"
 )
 
-// openArchiveFile opens the image archive in the file path; close releases
-// both.
-func openArchiveFile(path, name string, opt imagearchive.Options) (a *imagearchive.Archive, close func(), err error) {
-	f, err := os.Open(path)
-	if err != nil {
+// openArchiveFile opens the image archive in the file path (inside the
+// folder root when root is not empty: links are followed only inside it);
+// close releases both.
+func openArchiveFile(root, path, name string, opt imagearchive.Options) (a *imagearchive.Archive, close func(), err error) {
+	var f *os.File
+	if root != "" {
+		r, err := os.OpenRoot(root)
+		if err != nil {
+			return nil, nil, err
+		}
+		f, err = r.Open(path)
+		r.Close()
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: %w (an archive must be a file of the build context)", name, err)
+		}
+	} else if f, err = os.Open(path); err != nil {
 		return nil, nil, err
 	}
 	fi, err := f.Stat()
@@ -58,6 +69,7 @@ func runUnpack(args []string, stdout, stderr io.Writer) error {
 	out := fl.String("out", "", "the output folder")
 	tmp := fl.String("tmp", "", "where a compressed archive is decompressed (default $TMPDIR, else /tmp)")
 	maxBytes := fl.Int64("max-bytes", imagearchive.DefaultMaxBytes, "the most bytes the archive, and each layer, may decompress to")
+	context := fl.String("context", "", "open --archive inside this folder (the build context), never following a link out of it")
 	if err := fl.Parse(args); err != nil {
 		return err
 	}
@@ -84,7 +96,7 @@ func runUnpack(args []string, stdout, stderr io.Writer) error {
 		*name = filepath.Base(*archive)
 	}
 
-	a, closeArchive, err := openArchiveFile(*archive, *name, imagearchive.Options{TempDir: *tmp, MaxBytes: *maxBytes})
+	a, closeArchive, err := openArchiveFile(*context, *archive, *name, imagearchive.Options{TempDir: *tmp, MaxBytes: *maxBytes})
 	if err != nil {
 		return err
 	}

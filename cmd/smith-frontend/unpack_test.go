@@ -88,6 +88,16 @@ func TestUnpack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Inside the build context, an archive that is a link out of it is
+	// never opened.
+	ctx := t.TempDir()
+	if err := os.Symlink(archive, filepath.Join(ctx, "img.tgz")); err != nil {
+		t.Fatal(err)
+	}
+	err = runUnpack([]string{"--context", ctx, "--archive", "img.tgz", "--inspect", "--out", t.TempDir()}, nil, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "must be a file of the build context") {
+		t.Errorf("a link out of the context: %v", err)
+	}
 	var got struct {
 		Config json.RawMessage `json:"config"`
 		Layers int             `json:"layers"`
