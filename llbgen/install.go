@@ -271,7 +271,7 @@ func install(f *config.File, in InstallInputs, o Options) (root, meta llb.State,
 		), " "))
 	}
 	if cross && !in.Resolve {
-		s.line(fmt.Sprintf(`skipped=$(rpm --root %s -qa --qf '%%{NAME}%%|PRETRANS?{ %%%%pretrans}|%%|PREIN?{ %%%%pre}|%%|POSTIN?{ %%%%post}|%%|POSTTRANS?{ %%%%posttrans}|%%|TRIGGERNAME?{ triggers}|\n' | grep ' ' | LC_ALL=C sort || true)`, installRoot))
+		s.line(fmt.Sprintf(`skipped=$(rpm --root %s -qa --qf '%%{NAME}%%|PRETRANS?{ %%%%pretrans}|%%|PREIN?{ %%%%pre}|%%|POSTIN?{ %%%%post}|%%|POSTTRANS?{ %%%%posttrans}|%%|TRIGGERNAME?{ triggers}|%%|FILETRIGGERNAME?{ file triggers}|%%|TRANSFILETRIGGERNAME?{ transaction file triggers}|\n' | grep ' ' | LC_ALL=C sort || true)`, installRoot))
 		s.line(fmt.Sprintf(`[ -z "$skipped" ] || printf 'smith: installed for %s on %s without emulation: these scriptlets did not run (emulate: true runs them):\n%%s\n' "$skipped" >&2`,
 			RPMArch(o.Platform), RPMArch(o.BuildPlatform)))
 	}

@@ -297,9 +297,16 @@ var distroFiles = []string{
 // copyDistroFiles copies the source's distroFiles (links followed) into the
 // output, where it has none of its own.
 func copyDistroFiles(src *os.Root, out string, epoch int64) error {
+	dst, err := os.OpenRoot(out)
+	if err != nil {
+		return err
+	}
+	defer dst.Close()
 	var add []tree.File
 	for _, name := range distroFiles {
-		if _, err := os.Lstat(filepath.Join(out, name)); !errors.Is(err, fs.ErrNotExist) {
+		// Looked up inside the output: an image whose /etc is an absolute
+		// link must not send us to the helper's own /etc.
+		if _, err := dst.Lstat(name); !errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
 		if b, err := readInRoot(src, name); err == nil {
