@@ -23,16 +23,14 @@ func DetectType(pkg string) string {
 	if len(parts) > 2 {
 		file = parts[len(parts)-2]
 	}
-	for _, ext := range []string{".tar", ".tar.gz", ".tgz"} {
-		if strings.HasSuffix(file, ext) {
+	if ArchiveExt(file) != "" {
+		return TypeOCI
+	}
+	// Not smith's FILE[:TAG] shape, but meant as an archive: an image
+	// source, so that the error says what is wrong with it.
+	for _, part := range parts[:len(parts)-1] {
+		if ArchiveExt(part) != "" {
 			return TypeOCI
-		}
-		// Not smith's FILE[:TAG] shape, but meant as an archive: an image
-		// source, so that the error says what is wrong with it.
-		for _, part := range parts[:len(parts)-1] {
-			if strings.HasSuffix(part, ext) {
-				return TypeOCI
-			}
 		}
 	}
 	if strings.Contains(pkg, "@sha256:") {
@@ -44,4 +42,15 @@ func DetectType(pkg string) string {
 		return TypeOCI
 	}
 	return TypeMock
+}
+
+// ArchiveExt returns the image-archive extension name ends in (".tar",
+// ".tar.gz", ".tgz"), or "".
+func ArchiveExt(name string) string {
+	for _, ext := range []string{".tar", ".tar.gz", ".tgz"} {
+		if strings.HasSuffix(name, ext) {
+			return ext
+		}
+	}
+	return ""
 }

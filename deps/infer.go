@@ -31,10 +31,6 @@ type Infer struct {
 	// through NSS; On always does (see Request.Modules); Off never does and
 	// notes what wanted it.
 	NSS Switch `json:"nss,omitempty"`
-	// NSSModules are the modules smith's nsswitch.conf names, as sonames,
-	// with the databases they serve: "libnss_files.so.2" and
-	// "libnss_dns.so.2" (hosts only).
-	NSSModules []NSSModule `json:"nssModules,omitempty"`
 	// Gconv: Auto brings gconv modules for Charsets when a traced object
 	// calls iconv_open; Off never does.
 	Gconv Switch `json:"gconv,omitempty"`
@@ -57,9 +53,9 @@ type NSSModule struct {
 	Databases []string `json:"databases"`
 }
 
-// DefaultNSSModules are the services of smith's nsswitch.conf: files for
-// every database, dns for hosts.
-var DefaultNSSModules = []NSSModule{
+// NSSModules are the services of smith's nsswitch.conf (package nss writes
+// it): files for every database, dns for hosts.
+var NSSModules = []NSSModule{
 	{Soname: "libnss_files.so.2", Databases: []string{"*"}},
 	{Soname: "libnss_dns.so.2", Databases: []string{string(dbHosts)}},
 }
@@ -158,14 +154,10 @@ func (r *resolver) inferNSS() {
 			dbs[db] = s
 		}
 	}
-	modules := r.req.Infer.NSSModules
-	if modules == nil {
-		modules = DefaultNSSModules
-	}
 	for _, libc := range libcs {
 		lf := r.elfs[libc].f
 		dirs, _ := r.searchDirs(lf, libc, nil)
-		for _, m := range modules {
+		for _, m := range NSSModules {
 			sym := moduleServes(m, dbs)
 			if sym == "" || builtIn(lf, m.Soname) {
 				continue
@@ -264,7 +256,7 @@ func (r *resolver) inferCACerts() {
 	}
 	n := 0
 	for _, b := range caBundles {
-		phys, fi, err := r.place(b, fmt.Sprintf("CA bundle for TLS, read by %s (%s)", lib, libPath))
+		_, fi, err := r.place(b, fmt.Sprintf("CA bundle for TLS, read by %s (%s)", lib, libPath))
 		if err != nil {
 			r.fail(err)
 			return
@@ -272,7 +264,6 @@ func (r *resolver) inferCACerts() {
 		if fi != nil && !fi.IsDir() {
 			n++
 		}
-		_ = phys
 	}
 	if n == 0 {
 		r.note("%s is in the closure but the source has no CA bundle (looked for %s): TLS peers cannot be verified", libPath, strings.Join(caBundles, ", "))

@@ -89,21 +89,17 @@ func Build(ctx context.Context, c client.Client) (*client.Result, error) {
 			client.WarnOpts{Range: credRanges})
 	}
 	// Image references are parsed before anything is fetched.
-	images := []struct {
-		field string
-		item  config.String
-	}{{"parent", f.Parent}}
+	images := map[string]config.String{"parent": f.Parent}
 	if f.Type.Value == config.TypeOCI {
-		images = append(images, struct {
-			field string
-			item  config.String
-		}{"package", first(f.Package)})
+		images["package"] = first(f.Package)
 	}
-	for _, it := range images {
-		if _, isArchive := llbgen.ParseArchive(it.item.Value); it.item.Value != "" && !isArchive {
-			if _, err := llbgen.ImageSource(it.item.Value); err != nil {
-				return nil, withSource(&config.Error{File: f.Name, Pos: it.item.Pos, Field: it.field, Msg: err.Error()}, src.SourceMap)
-			}
+	for _, field := range []string{"package", "parent"} {
+		it, ok := images[field]
+		if _, isArchive := llbgen.ParseArchive(it.Value); !ok || it.Value == "" || isArchive {
+			continue
+		}
+		if _, err := llbgen.ImageSource(it.Value); err != nil {
+			return nil, withSource(&config.Error{File: f.Name, Pos: it.Pos, Field: field, Msg: err.Error()}, src.SourceMap)
 		}
 	}
 	// Build-args that need nothing fetched are checked before --check

@@ -34,10 +34,8 @@ func ParseArchive(v string) (Archive, bool) {
 	if file == parts[len(parts)-1] {
 		tag = ""
 	}
-	for _, ext := range []string{".tar", ".tar.gz", ".tgz"} {
-		if strings.HasSuffix(file, ext) {
-			return Archive{File: file, Tag: tag}, true
-		}
+	if config.ArchiveExt(file) != "" {
+		return Archive{File: file, Tag: tag}, true
 	}
 	return Archive{}, false
 }

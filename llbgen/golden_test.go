@@ -3,7 +3,6 @@ package llbgen
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,32 +14,8 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/smithbuild/smith/config"
+	"github.com/smithbuild/smith/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
-
-// golden compares got with testdata/golden/name, or rewrites it with
-// -update, so a reviewer sees every change of generated output as a diff.
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	p := filepath.Join("testdata", "golden", name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("%v (run go test ./llbgen -update to write it)", err)
-	}
-	if string(want) != string(got) {
-		t.Errorf("%s changed (go test ./llbgen -update rewrites it; review the diff):\n%s", p, got)
-	}
-}
 
 // opDump is a readable, stable summary of one LLB op.
 type opDump struct {
@@ -143,12 +118,12 @@ func TestGoldenExamples(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		golden(t, ex+".llb.json", dumpLLB(t, res.Manifest))
+		golden.Check(t, ex+".llb.json", dumpLLB(t, res.Manifest))
 		img, err := json.MarshalIndent(res.Image, "", "  ")
 		if err != nil {
 			t.Fatal(err)
 		}
-		golden(t, ex+".image.json", append(img, '\n'))
+		golden.Check(t, ex+".image.json", append(img, '\n'))
 	}
 }
 
@@ -173,19 +148,19 @@ func TestGoldenInstall(t *testing.T) {
 			}
 		}
 	}
-	golden(t, "install.txt", []byte(files.String()))
+	golden.Check(t, "install.txt", []byte(files.String()))
 	p, err := json.MarshalIndent(planOf(t, res), "", "  ")
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "rpm.plan.json", append(p, '\n'))
+	golden.Check(t, "rpm.plan.json", append(p, '\n'))
 }
 
 // TestGoldenUsers: passwd and group for a named user with groups.
 func TestGoldenUsers(t *testing.T) {
 	for name, yaml := range map[string]string{"default": "", "web": "user: web:www\ngroups: [adm, www]\n", "numeric": "user: \"1000:2000\"\n"} {
 		u := mustUsers(t, yaml)
-		golden(t, "users-"+name+".txt", []byte("==> /etc/passwd\n"+u.Passwd+"==> /etc/group\n"+u.Group+"==> /etc/nsswitch.conf\n"+u.NSSwitch))
+		golden.Check(t, "users-"+name+".txt", []byte("==> /etc/passwd\n"+u.Passwd+"==> /etc/group\n"+u.Group+"==> /etc/nsswitch.conf\n"+u.NSSwitch))
 	}
 }
 

@@ -245,7 +245,7 @@ func install(f *config.File, in InstallInputs, o Options) (root, meta llb.State,
 		}
 		s.line("mkdir -p " + installMeta)
 		s.line(strings.Join([]string{"python3", installScript + "/resolve.py", "--root", installRoot, `--releasever="$releasever"`,
-			`--reposdir="$repos"`, "--cachedir", dnfCache, "--forcearch=" + forcearch, fmt.Sprintf("--localpkg-gpgcheck=%d", localpkg),
+			`--reposdir="$repos"`, "--cachedir", dnfCache, "--forcearch=" + forcearch,
 			"--context", installContext, "--out", installMeta + ResolveFile, "--", `"$@"`}, " "))
 	case in.Locked != nil:
 		srcs, err := lockedSources(f, in.Locked)

@@ -211,3 +211,82 @@ func TestCrossInstall(t *testing.T) {
 		t.Errorf("emulate on an image: %v", err)
 	}
 }
+
+// TestRepoSecrets: credentials come in as BuildKit secrets mounted into the
+// install step only; the repo files name the certificate's mount points, and
+// no secret id's content is ever in the LLB.
+func TestRepoSecrets(t *testing.T) {
+	f := parse(t, `package: httpd
+repos:
+- {name: auth, baseurl: 'https://a.example/', gpgcheck: false, secret: repo-pass}
+- {name: tls, baseurl: 'https://t.example/', gpgcheck: false, sslclientcert: tls-cert, sslclientkey: tls-key}
+`)
+	res, err := Generate(f, Options{Helper: llb.Scratch(), Install: InstallInputs{Installer: llb.Scratch(), Context: llb.Scratch()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	secrets := map[string]string{}
+	files := map[string]string{}
+	for _, op := range ops(t, res.Manifest) {
+		if e := op.GetExec(); e != nil && e.Meta.Args[0] == "/bin/sh" {
+			for _, m := range e.Mounts {
+				if m.MountType == pb.MountType_SECRET {
+					secrets[m.Dest] = m.SecretOpt.ID
+				}
+				if m.Dest == "/smith/repos.d" && m.MountType != pb.MountType_TMPFS {
+					t.Errorf("the repo files are not on a tmpfs: %v", m.MountType)
+				}
+			}
+		}
+		if fo := op.GetFile(); fo != nil {
+			for _, a := range fo.Actions {
+				if mk := a.GetMkfile(); mk != nil {
+					files[mk.Path] = string(mk.Data)
+				}
+			}
+		}
+	}
+	want := map[string]string{"/run/secrets/smith/0-auth": "repo-pass", "/run/secrets/smith/1-cert": "tls-cert", "/run/secrets/smith/1-key": "tls-key"}
+	if len(secrets) != len(want) {
+		t.Errorf("secret mounts %v, want %v", secrets, want)
+	}
+	for dst, id := range want {
+		if secrets[dst] != id {
+			t.Errorf("secret mounts %v, want %v", secrets, want)
+		}
+	}
+	if r := files["/tls.repo"]; !strings.Contains(r, "sslclientcert=/run/secrets/smith/1-cert\n") || !strings.Contains(r, "sslclientkey=/run/secrets/smith/1-key\n") {
+		t.Errorf("tls.repo:\n%s", r)
+	}
+	if s := files["/install"]; !strings.Contains(s, `IFS= read -r cred </run/secrets/smith/0-auth`) || !strings.Contains(s, `>>"$repos/auth.repo"`) {
+		t.Errorf("install script does not add the credentials from the secret:\n%s", s)
+	}
+}
+
+// TestProbeStep: a probe runs on a read-only root as the runtime user, with
+// the image's working directory and no network unless it asks for it.
+func TestProbeStep(t *testing.T) {
+	f := parse(t, "package: img.example/x:1\npaths: [/x]\nuser: \"1000:1000\"\ndir: /srv\nprobe:\n- [/x]\n- {run: [/x, net], network: true}\n")
+	res, err := Generate(f, Options{Source: llb.Scratch(), Helper: llb.Scratch()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Probes) != 2 {
+		t.Fatalf("%d probe steps", len(res.Probes))
+	}
+	for i, want := range []pb.NetMode{pb.NetMode_NONE, pb.NetMode_UNSET} {
+		var probe *pb.ExecOp
+		for _, op := range ops(t, res.Probes[i]) {
+			if e := op.GetExec(); e != nil && strings.HasSuffix(e.Meta.Args[0], "/smith-frontend") && e.Meta.Args[1] == "probe" {
+				probe = e
+			}
+		}
+		if probe == nil {
+			t.Fatalf("probe[%d]: no probe exec", i)
+		}
+		root := probe.Mounts[0]
+		if probe.Network != want || probe.Meta.User != "1000:1000" || probe.Meta.Cwd != "/srv" || root.Dest != "/" || !root.Readonly {
+			t.Errorf("probe[%d]: network %v user %q cwd %q root %+v", i, probe.Network, probe.Meta.User, probe.Meta.Cwd, root)
+		}
+	}
+}

@@ -13,7 +13,6 @@ ap.add_argument("--releasever", default="")
 ap.add_argument("--reposdir", required=True)
 ap.add_argument("--cachedir", required=True)
 ap.add_argument("--forcearch", default="")
-ap.add_argument("--localpkg-gpgcheck", type=int, default=1)
 ap.add_argument("--context", required=True)
 ap.add_argument("--out", required=True)
 ap.add_argument("specs", nargs="*")
@@ -60,7 +59,6 @@ for p in sorted(base.transaction.install_set, key=lambda p: str(p)):
     entry = {"nevra": nevra, "repo": p.reponame}
     if p.reponame == hawkey.CMDLINE_REPO_NAME:
         entry["path"] = p.location[len(a.context) + 1:] if p.location.startswith(a.context + "/") else p.location
-        entry["gpgcheck"] = bool(a.localpkg_gpgcheck)
     else:
         url = p.remote_location()
         if url.startswith("file://" + a.context + "/"):
@@ -72,7 +70,6 @@ for p in sorted(base.transaction.install_set, key=lambda p: str(p)):
         if hawkey.chksum_name(ctype) != "sha256":
             sys.exit("Error: %s: the repository gives a %s checksum, smith.lock needs sha256" % (nevra, hawkey.chksum_name(ctype)))
         entry["sha256"] = cval.hex()
-        entry["gpgcheck"] = bool(base.repos[p.reponame].gpgcheck)
     out.append(entry)
 with open(a.out, "w") as f:
     json.dump(out, f)

@@ -32,10 +32,8 @@ func ImageSource(pkg string) (Source, error) {
 	}
 	if !config.IsURL(pkg) {
 		for _, part := range strings.Split(pkg, ":") {
-			for _, ext := range []string{".tar", ".tar.gz", ".tgz"} {
-				if strings.HasSuffix(part, ext) {
-					return Source{}, fmt.Errorf("%q names an archive (%s) but is not FILE%s[:TAG]", pkg, part, ext)
-				}
+			if ext := config.ArchiveExt(part); ext != "" {
+				return Source{}, fmt.Errorf("%q names an archive (%s) but is not FILE%s[:TAG]", pkg, part, ext)
 			}
 		}
 		return Source{Name: pkg, Ref: pkg}, nil

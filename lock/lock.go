@@ -47,9 +47,6 @@ type Package struct {
 	Path   string `json:"path,omitempty"`
 	Size   int64  `json:"size,omitempty"`
 	SHA256 string `json:"sha256,omitempty"`
-	// GPGCheck tells whether its signature must verify (its repository's
-	// gpgcheck).
-	GPGCheck bool `json:"gpgcheck"`
 }
 
 // FileName is the name a locked RPM is fetched as: fixed, so nothing from

@@ -38,7 +38,7 @@ func TestInput(t *testing.T) {
 func TestRenderParse(t *testing.T) {
 	sum := strings.Repeat("a", 64)
 	l := &Lock{Version: Version, Input: "sha256:x", Installer: "i@sha256:y", Arches: map[string][]Package{
-		"x86_64":  {{NEVRA: "b-0:1-1.x86_64", Repo: "r", URL: "https://r/b.rpm", SHA256: sum, GPGCheck: true}, {NEVRA: "a-0:1-1.x86_64", Repo: "r", URL: "https://r/a.rpm", SHA256: sum}},
+		"x86_64":  {{NEVRA: "b-0:1-1.x86_64", Repo: "r", URL: "https://r/b.rpm", SHA256: sum}, {NEVRA: "a-0:1-1.x86_64", Repo: "r", URL: "https://r/a.rpm", SHA256: sum}},
 		"aarch64": {{NEVRA: "l-0:1-1.aarch64", Repo: "@commandline", Path: "rpms/l.rpm"}},
 	}}
 	out := string(l.Render())

@@ -2,36 +2,12 @@ package manifest
 
 import (
 	"encoding/json"
-	"flag"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/smithbuild/smith/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
-
-func golden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	p := filepath.Join("testdata", "golden", name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatalf("%v (run go test ./manifest -update to write it)", err)
-	}
-	if string(want) != string(got) {
-		t.Errorf("%s changed (go test ./manifest -update rewrites it; review the diff):\n%s", p, got)
-	}
-}
 
 // TestGolden: the package manifest, the in-image record and the SPDX
 // document of a small dpkg source.
@@ -65,7 +41,7 @@ func TestGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "manifest.json", append(b, '\n'))
+	golden.Check(t, "manifest.json", append(b, '\n'))
 	var rec strings.Builder
 	for _, p := range []string{DpkgStatusDir + "/coreutils", DpkgStatusDir + "/coreutils.md5sums", DpkgStatusDir + "/libc6", DpkgStatusDir + "/libc6.md5sums"} {
 		r := Record(m, db, 0, func(p string) string {
@@ -78,10 +54,10 @@ func TestGolden(t *testing.T) {
 		})
 		rec.WriteString("==> " + p + "\n" + string(r[p]))
 	}
-	golden(t, "record.txt", []byte(rec.String()))
+	golden.Check(t, "record.txt", []byte(rec.String()))
 	doc, err := SPDX(m, "smith-golden", time.Unix(1700000000, 0))
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden(t, "spdx.json", append(doc, '\n'))
+	golden.Check(t, "spdx.json", append(doc, '\n'))
 }

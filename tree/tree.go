@@ -71,6 +71,9 @@ func Write(srcRoot string, c *deps.Closure, outDir string, skeleton []string, op
 	if w.log == nil {
 		w.log = io.Discard
 	}
+	if err := dirsAreDirs(c, skeleton); err != nil {
+		return err
+	}
 	for _, d := range skeleton {
 		name := rel(d)
 		if err := w.parents(name, false); err != nil {
@@ -135,6 +138,25 @@ func AddFiles(outDir string, files []File, opt Options) error {
 		}
 	}
 	return w.dirTimes()
+}
+
+// dirsAreDirs refuses a skeleton directory (a volume, the working
+// directory) where the closure puts a file or a link: copying the entry
+// would replace the directory.
+func dirsAreDirs(c *deps.Closure, dirs []string) error {
+	if c == nil {
+		return nil
+	}
+	kinds := map[string]deps.Kind{}
+	for _, e := range c.Entries {
+		kinds[e.Path] = e.Kind
+	}
+	for _, d := range dirs {
+		if k, ok := kinds[path.Clean(d)]; ok && k != deps.Dir {
+			return fmt.Errorf("%s is a %s of the image (from paths), but mounts and dir make it a directory", d, k)
+		}
+	}
+	return nil
 }
 
 // rel turns an absolute image path into a name inside a root.

@@ -6,16 +6,15 @@ import (
 	"os"
 	"path"
 	"strings"
-
-	"github.com/smithbuild/smith/deps"
 )
 
 // followInRoot resolves p inside root, every symlink included (the last
 // component too), never leaving the root: it returns the physical path and
 // what is there. Absolute link targets are taken inside the root, as the
-// image would see them.
-func followInRoot(root *os.Root, p string) (string, fs.FileInfo, error) {
-	phys := deps.PhysicalPaths(root.FS())
+// image would see them. phys is deps.PhysicalPaths of the root, which
+// remembers the directories it resolved: callers that follow many paths
+// make it once.
+func followInRoot(root *os.Root, phys func(string) (string, error), p string) (string, fs.FileInfo, error) {
 	for range 40 {
 		q, err := phys(p)
 		if err != nil {

@@ -4,6 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/smithbuild/smith/deps"
 )
 
 func TestFollowInRoot(t *testing.T) {
@@ -29,13 +31,14 @@ func TestFollowInRoot(t *testing.T) {
 			t.Errorf("%s: %v %q", p, err, b)
 		}
 	}
-	if _, _, err := followInRoot(root, "/etc/up"); err == nil {
+	phys := deps.PhysicalPaths(root.FS())
+	if _, _, err := followInRoot(root, phys, "/etc/up"); err == nil {
 		t.Error("/etc/up resolved to a file outside the root's /etc/passwd (which does not exist inside)")
 	}
-	if _, _, err := followInRoot(root, "/etc/loop"); err == nil {
+	if _, _, err := followInRoot(root, phys, "/etc/loop"); err == nil {
 		t.Error("a link loop resolved")
 	}
-	if !sourceHasFile(root, "/etc/os-release") || sourceHasFile(root, "/etc") || sourceHasFile(root, "/nope") {
+	if !sourceHasFile(root, phys, "/etc/os-release") || sourceHasFile(root, phys, "/etc") || sourceHasFile(root, phys, "/nope") {
 		t.Error("sourceHasFile")
 	}
 }

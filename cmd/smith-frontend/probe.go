@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/smithbuild/smith/deps"
 	"github.com/smithbuild/smith/plan"
 	"github.com/smithbuild/smith/probe"
 )
@@ -102,13 +103,14 @@ func missingFromImage(src string, misses []probe.Miss) ([]string, error) {
 		return nil, fmt.Errorf("opening the source tree: %w", err)
 	}
 	defer root.Close()
+	phys := deps.PhysicalPaths(root.FS())
 	var fixes []string
 	seen := map[string]bool{}
 	for _, m := range misses {
 		if ignoredLookup(m.Path) || seen[m.Path] {
 			continue
 		}
-		if !sourceHasFile(root, m.Path) {
+		if !sourceHasFile(root, phys, m.Path) {
 			continue // the source lacks it too (or it is a directory ld.so probes): not smith's to add
 		}
 		seen[m.Path] = true
@@ -130,8 +132,8 @@ func missingFromImage(src string, misses []probe.Miss) ([]string, error) {
 
 // sourceHasFile tells whether p is a file (links followed, inside the
 // source root) in the source tree.
-func sourceHasFile(root *os.Root, p string) bool {
-	_, fi, err := followInRoot(root, p)
+func sourceHasFile(root *os.Root, phys func(string) (string, error), p string) bool {
+	_, fi, err := followInRoot(root, phys, p)
 	return err == nil && fi.Mode().IsRegular()
 }
 

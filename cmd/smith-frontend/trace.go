@@ -145,29 +145,11 @@ func runTrace(args []string, stdout, stderr io.Writer) error {
 		GID:      p.Owner.GID,
 	}
 	opt.Files = generatedFiles(p.Files, closure)
-	if err := dirsAreDirs(closure, p.Mkdir); err != nil {
-		return err
-	}
 	if err := tree.Write(*root, closure, *out, p.Mkdir, opt); err != nil {
 		return err
 	}
 	if p.Manifest != "" {
 		return writeManifest(src, *out, p, reasons(closure, opt.Files, *overlay))
-	}
-	return nil
-}
-
-// dirsAreDirs refuses a volume or working directory (the plan's Mkdir)
-// where the closure puts a file or a link.
-func dirsAreDirs(c *deps.Closure, dirs []string) error {
-	kinds := map[string]deps.Kind{}
-	for _, e := range c.Entries {
-		kinds[e.Path] = e.Kind
-	}
-	for _, d := range dirs {
-		if k, ok := kinds[path.Clean(d)]; ok && k != deps.Dir {
-			return fmt.Errorf("%s is a %s of the image (from paths), but mounts and dir make it a directory", d, k)
-		}
 	}
 	return nil
 }
@@ -360,7 +342,7 @@ func writeRecord(out string, m *manifest.Manifest, db *manifest.DB, epoch int64,
 // readInRoot reads name in root, following a final symlink inside the root
 // (/etc/os-release is a link to ../usr/lib/os-release).
 func readInRoot(root *os.Root, name string) ([]byte, error) {
-	phys, _, err := followInRoot(root, "/"+name)
+	phys, _, err := followInRoot(root, deps.PhysicalPaths(root.FS()), "/"+name)
 	if err != nil {
 		return nil, err
 	}
