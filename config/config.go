@@ -103,17 +103,6 @@ type File struct {
 	Keys    map[string]Pos // position of each top-level key present
 }
 
-var topKeys = []string{
-	"package", "type", "paths", "excludes", "parent", "nss", "root", "user",
-	"groups", "mounts", "entrypoint", "cmd", "dir", "env", "labels", "ports", "mock",
-	"installer", "releasever", "repos", "installer_repos", "localpkg_gpgcheck",
-	"charsets", "dlopen", "cacerts", "probe", "packagedb", "emulate",
-}
-
-var mockKeys = []string{
-	"config", "pre-build", "post-build", "deps", "debuginfo", "debugdeps", "debugpaths",
-}
-
 type parser struct {
 	name   string
 	limits Limits
@@ -268,74 +257,11 @@ func packageName(s string) bool {
 }
 
 func (p *parser) topField(f *File, e entry) error {
-	k, v := e.key, e.val
-	var err error
-	switch k {
-	case "package":
-		f.Package, err = p.pkg(v, k)
-	case "type":
-		f.Type, err = p.typ(v, k)
-	case "paths":
-		f.Paths, err = p.list(v, k, true, checkGlob)
-	case "excludes":
-		f.Excludes, err = p.list(v, k, true, checkGlob)
-	case "parent":
-		f.Parent, err = p.str(v, k)
-	case "nss":
-		f.NSS, err = p.boolean(v, k)
-	case "root":
-		f.Root, err = p.boolean(v, k)
-	case "user":
-		f.User, err = p.str(v, k)
-	case "groups":
-		f.Groups, err = p.list(v, k, false, nil)
-	case "mounts":
-		f.Mounts, err = p.list(v, k, false, checkAbs)
-	case "entrypoint":
-		f.Entrypoint, err = p.list(v, k, false, nil)
-	case "cmd":
-		f.Cmd, err = p.list(v, k, false, nil)
-	case "dir":
-		f.Dir, err = p.str(v, k)
-		if err == nil && f.Dir.Value != "" && f.Dir.Value != "/" {
-			if cerr := checkAbs(f.Dir.Value); cerr != nil {
-				err = p.errorf(f.Dir.Pos, k, "%v", cerr)
-			}
-		}
-	case "env":
-		f.Env, err = p.env(v, k)
-	case "labels":
-		err = p.labels(f, v, k)
-	case "ports":
-		f.Ports, err = p.ports(v, k)
-	case "mock":
-		f.Mock, err = p.mock(v, k)
-	case "installer":
-		f.Installer, err = p.str(v, k)
-	case "releasever":
-		f.Releasever, err = p.str(v, k)
-	case "repos":
-		err = p.repos(f, v, k)
-	case "installer_repos":
-		f.InstallerRepos, err = p.boolean(v, k)
-	case "localpkg_gpgcheck":
-		f.LocalGPGCheck, err = p.boolean(v, k)
-	case "charsets":
-		f.Charsets, err = p.list(v, k, false, checkCharset)
-	case "dlopen":
-		f.Dlopen, err = p.dlopenLevel(v, k)
-	case "cacerts":
-		f.CACerts, err = p.boolean(v, k)
-	case "probe":
-		f.Probes, err = p.probes(v, k)
-	case "packagedb":
-		f.PackageDB, err = p.boolean(v, k)
-	case "emulate":
-		f.Emulate, err = p.boolean(v, k)
-	default:
-		return p.unknownKey(e, "", topKeys)
+	k, ok := lookupKey(topKeys, e.key)
+	if !ok {
+		return p.unknownKey(e, "", keyNames(topKeys))
 	}
-	return err
+	return k.decode(p, f, e.val, k.Name)
 }
 
 func (p *parser) unknownKey(e entry, field string, known []string) error {
@@ -377,42 +303,28 @@ func (p *parser) pkg(n *yaml.Node, field string) (List, error) {
 	return p.list(n, field, true, nil)
 }
 
-func (p *parser) mock(n *yaml.Node, field string) (Mock, error) {
+// mock decodes the mock: mapping into f.Mock.
+func (p *parser) mock(f *File, n *yaml.Node, field string) error {
 	n = resolve(n)
 	if isNull(n) {
-		return Mock{}, nil
+		return nil
 	}
 	if n.Kind != yaml.MappingNode {
-		return Mock{}, p.errorf(posOf(n), field, "expected a mapping, got %s", describe(n))
+		return p.errorf(posOf(n), field, "expected a mapping, got %s", describe(n))
 	}
-	m := Mock{Pos: posOf(n), Set: true}
+	f.Mock = Mock{Pos: posOf(n), Set: true}
 	entries, err := p.entries(n, field)
 	if err != nil {
-		return Mock{}, err
+		return err
 	}
 	for _, e := range entries {
-		k := field + "." + e.key
-		switch e.key {
-		case "config":
-			m.Config, err = p.str(e.val, k)
-		case "pre-build":
-			m.PreBuild, err = p.str(e.val, k)
-		case "post-build":
-			m.PostBuild, err = p.str(e.val, k)
-		case "deps":
-			m.Deps, err = p.list(e.val, k, false, nil)
-		case "debugdeps":
-			m.Debugdeps, err = p.list(e.val, k, false, nil)
-		case "debugpaths":
-			m.Debugpaths, err = p.list(e.val, k, false, nil)
-		case "debuginfo":
-			m.Debuginfo, err = p.boolean(e.val, k)
-		default:
-			err = p.unknownKey(e, field, mockKeys)
+		k, ok := lookupKey(mockKeys, e.key)
+		if !ok {
+			return p.unknownKey(e, field, keyNames(mockKeys))
 		}
-		if err != nil {
-			return Mock{}, err
+		if err := k.decode(p, f, e.val, field+"."+e.key); err != nil {
+			return err
 		}
 	}
-	return m, nil
+	return nil
 }

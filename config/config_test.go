@@ -326,7 +326,7 @@ func TestSuggest(t *testing.T) {
 		{"x", ""},
 	}
 	for _, tt := range tests {
-		if got := suggest(tt.key, topKeys); got != tt.want {
+		if got := suggest(tt.key, keyNames(topKeys)); got != tt.want {
 			t.Errorf("suggest(%q) = %q, want %q", tt.key, got, tt.want)
 		}
 	}

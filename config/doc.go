@@ -15,6 +15,11 @@
 // alias of "oci", and image references (with or without a digest) detected as
 // "oci".
 //
+// Each key is defined once, in the table Keys returns: its decoder, its
+// part of the normalized definition (File.Normalized), the package types it
+// applies to and its one-line doc. The unknown-key hint, the README test and
+// the RPM-only check read the same table.
+//
 // Decisions worth knowing:
 //   - A key whose value is null (e.g. "user:" with nothing after it) counts
 //     as absent: Set stays false, but the key still appears in File.Keys.

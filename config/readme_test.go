@@ -6,17 +6,23 @@ import (
 	"testing"
 )
 
-// TestREADMEKeys: every smith.yaml key has its entry in the README's
-// reference (**`key`** — …), so a new key cannot ship undocumented.
+// TestREADMEKeys: every key of the table (Keys) has its entry in the
+// README's reference (**`key`** — …), so a new key cannot ship
+// undocumented.
 func TestREADMEKeys(t *testing.T) {
 	b, err := os.ReadFile("../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	readme := string(b)
-	for _, k := range topKeys {
-		if !strings.Contains(readme, "**`"+k+"`**") && !strings.Contains(readme, "**`"+k+".") {
-			t.Errorf("README.md has no **`%s`** entry", k)
+	for _, k := range Keys() {
+		if !strings.Contains(readme, "**`"+k.Name+"`**") && !strings.Contains(readme, "**`"+k.Name+".") {
+			t.Errorf("README.md has no **`%s`** entry", k.Name)
+		}
+		for _, sub := range k.Sub {
+			if !strings.Contains(readme, "`"+sub.Name+"`") && !strings.Contains(readme, "**`"+k.Name+"."+sub.Name+"`**") {
+				t.Errorf("README.md does not mention the %s key %q", k.Name, sub.Name)
+			}
 		}
 	}
 	for _, k := range probeKeys {

@@ -204,9 +204,9 @@ func Supported(f *config.File) error {
 		return &config.Error{File: f.Name, Pos: f.Keys["mock"], Field: "mock", Msg: "debuginfo images are not implemented yet"}
 	}
 	if f.Type.Value == config.TypeOCI {
-		for _, k := range []string{"installer", "releasever", "repos", "installer_repos", "localpkg_gpgcheck", "emulate"} {
-			if pos, ok := f.Keys[k]; ok {
-				return &config.Error{File: f.Name, Pos: pos, Field: k, Msg: "only applies to RPM installs (type mock), but the package is an image"}
+		for _, k := range config.Keys() {
+			if pos, ok := f.Keys[k.Name]; ok && !k.AppliesTo(config.TypeOCI) {
+				return &config.Error{File: f.Name, Pos: pos, Field: k.Name, Msg: "only applies to RPM installs (type mock), but the package is an image"}
 			}
 		}
 	}
