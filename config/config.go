@@ -101,6 +101,11 @@ type File struct {
 	// dnf --forcearch.
 	Emulate Bool
 	Keys    map[string]Pos // position of each top-level key present
+	// Source, ParentRef and InstallerRef are the images that package (of
+	// type oci), parent and installer name, parsed once; the zero ImageRef
+	// when there is none. A type mock file without installer gets
+	// DefaultInstaller, at the position of package.
+	Source, ParentRef, InstallerRef ImageRef
 }
 
 type parser struct {
@@ -245,6 +250,30 @@ func (p *parser) file(f *File, root *yaml.Node) error {
 			}
 		} else if !packageName(it.Value) {
 			return p.errorf(it.Pos, indexField("mock.deps", i), "%q is not a package name", it.Value)
+		}
+	}
+	return p.images(f)
+}
+
+// images parses the image references of f.
+func (p *parser) images(f *File) (err error) {
+	if f.Type.Value == TypeOCI && len(f.Package.Items) > 0 {
+		if f.Source, err = p.imageRef(f.Package.Items[0], "package"); err != nil {
+			return err
+		}
+	}
+	if f.Parent.Value != "" {
+		if f.ParentRef, err = p.imageRef(f.Parent, "parent"); err != nil {
+			return err
+		}
+	}
+	if f.Type.Value == TypeMock {
+		installer := f.Installer
+		if installer.Value == "" {
+			installer = String{Value: DefaultInstaller, Pos: f.Package.Pos}
+		}
+		if f.InstallerRef, err = p.imageRef(installer, "installer"); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -276,6 +276,8 @@ ports: {"8080/tcp": {}}
 		Keys: map[string]Pos{
 			"package": {2, 1}, "paths": {3, 1}, "user": {4, 1}, "cmd": {5, 1}, "ports": {6, 1},
 		},
+		InstallerRef: ImageRef{Kind: RefImage, Value: String{Value: DefaultInstaller, Pos: Pos{2, 10}}, Field: "installer",
+			Context: DefaultInstaller, Ref: DefaultInstaller, file: "smith.yaml"},
 	}
 	if !reflect.DeepEqual(f, want) {
 		t.Errorf("got  %+v\nwant %+v", f, want)

@@ -18,16 +18,12 @@ func DetectType(pkg string) string {
 	if strings.HasPrefix(pkg, "http://") || strings.HasPrefix(pkg, "https://") {
 		return TypeOCI
 	}
-	parts := strings.Split(pkg, ":")
-	file := parts[0]
-	if len(parts) > 2 {
-		file = parts[len(parts)-2]
-	}
-	if ArchiveExt(file) != "" {
+	if _, ok := parseArchive(pkg); ok {
 		return TypeOCI
 	}
 	// Not smith's FILE[:TAG] shape, but meant as an archive: an image
 	// source, so that the error says what is wrong with it.
+	parts := strings.Split(pkg, ":")
 	for _, part := range parts[:len(parts)-1] {
 		if ArchiveExt(part) != "" {
 			return TypeOCI

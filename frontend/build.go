@@ -88,20 +88,6 @@ func Build(ctx context.Context, c client.Client) (*client.Result, error) {
 		src.Warn(ctx, strings.Join(credFields, " and ")+": credentials in the image URL are ignored and not recorded; the builder's registry login is used",
 			client.WarnOpts{Range: credRanges})
 	}
-	// Image references are parsed before anything is fetched.
-	images := map[string]config.String{"parent": f.Parent}
-	if f.Type.Value == config.TypeOCI {
-		images["package"] = first(f.Package)
-	}
-	for _, field := range []string{"package", "parent"} {
-		it, ok := images[field]
-		if _, isArchive := llbgen.ParseArchive(it.Value); !ok || it.Value == "" || isArchive {
-			continue
-		}
-		if _, err := llbgen.ImageSource(it.Value); err != nil {
-			return nil, withSource(&config.Error{File: f.Name, Pos: it.Pos, Field: field, Msg: err.Error()}, src.SourceMap)
-		}
-	}
 	// Build-args that need nothing fetched are checked before --check
 	// answers, too.
 	epoch, err := sourceDateEpoch(bc.BuildArgs)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
-	"strings"
 
 	"github.com/distribution/reference"
 	"github.com/moby/buildkit/client/llb"
@@ -22,11 +21,10 @@ import (
 // loadSource returns the tree smith copies from, and its image config when
 // known: the `package` image of type oci, or scratch.
 func loadSource(ctx context.Context, c client.Client, bc *dockerui.Client, helper llb.State, f *config.File, p ocispecs.Platform) (llb.State, *dockerspec.DockerOCIImage, string, error) {
-	if len(f.Package.Items) == 0 {
+	if f.Source.Kind == "" {
 		return llb.Scratch(), nil, "", nil
 	}
-	st, img, origin, err := loadImage(ctx, c, bc, helper, f, f.Package.Items[0], "package", p, false)
-	return st, img, origin, err
+	return loadImage(ctx, c, bc, helper, f.Source, p, false)
 }
 
 // namedContext loads the build context called name (--build-context
@@ -51,24 +49,20 @@ func deref(st *llb.State) llb.State {
 }
 
 // loadInstaller returns the image that runs dnf: the "installer" named
-// context when the build has one, else smith.yaml's installer, else
-// llbgen.DefaultInstaller.
+// context when the build has one, else smith.yaml's installer (which
+// defaults to config.DefaultInstaller).
 func loadInstaller(ctx context.Context, c client.Client, bc *dockerui.Client, f *config.File, p ocispecs.Platform) (llb.State, string, error) {
 	if st, _, err := namedContext(ctx, bc, llbgen.InstallerContext, p); err != nil || st != nil {
 		return deref(st), "build context " + llbgen.InstallerContext, err
 	}
-	item := f.Installer
-	if item.Value == "" {
-		item = config.String{Value: llbgen.DefaultInstaller, Pos: f.Package.Pos}
-	}
-	st, _, origin, err := loadImage(ctx, c, bc, llb.Scratch(), f, item, "installer", p, false)
+	st, _, origin, err := loadImage(ctx, c, bc, llb.Scratch(), f.InstallerRef, p, false)
 	return st, origin, err
 }
 
 // loadArchive unpacks an image archive from the build context inside the
 // build: one helper step reads its config and layer count, then one step
 // per layer applies it onto the previous one.
-func loadArchive(ctx context.Context, c client.Client, bc *dockerui.Client, helper llb.State, a llbgen.Archive, p ocispecs.Platform, layered bool) (llb.State, *dockerspec.DockerOCIImage, error) {
+func loadArchive(ctx context.Context, c client.Client, bc *dockerui.Client, helper llb.State, a config.Archive, p ocispecs.Platform, layered bool) (llb.State, *dockerspec.DockerOCIImage, error) {
 	file, err := config.ContextPath(a.File)
 	if err != nil {
 		return llb.State{}, nil, err
@@ -130,10 +124,10 @@ func archiveLimits(args map[string]string) (layers int, bytes int64, err error) 
 
 // loadParent returns the parent image, or nil when smith.yaml names none.
 func loadParent(ctx context.Context, c client.Client, bc *dockerui.Client, helper llb.State, f *config.File, p ocispecs.Platform) (*llb.State, *dockerspec.DockerOCIImage, string, error) {
-	if f.Parent.Value == "" {
+	if f.ParentRef.Kind == "" {
 		return nil, nil, "", nil
 	}
-	st, img, origin, err := loadImage(ctx, c, bc, helper, f, f.Parent, "parent", p, true)
+	st, img, origin, err := loadImage(ctx, c, bc, helper, f.ParentRef, p, true)
 	if err != nil {
 		return nil, nil, "", err
 	}
@@ -142,48 +136,39 @@ func loadParent(ctx context.Context, c client.Client, bc *dockerui.Client, helpe
 
 // loadImage resolves an image named in smith.yaml: first as a named context
 // (--build-context NAME=…, like FROM in a Dockerfile), then as an image
-// archive in the build context (file.tar[.gz][:tag]), then as an image
+// archive in the build context (file.tar[.gz][:tag]), or as an image
 // reference pulled for the target platform. layered asks an archive's
 // content as its separate layers (for a parent) rather than one tree.
 //
 // origin names what was loaded, for the SBOM: the digest-pinned reference,
 // the named context or the archive file (credentials never included).
-func loadImage(ctx context.Context, c client.Client, bc *dockerui.Client, helper llb.State, f *config.File, item config.String, field string, p ocispecs.Platform, layered bool) (st llb.State, img *dockerspec.DockerOCIImage, origin string, err error) {
+func loadImage(ctx context.Context, c client.Client, bc *dockerui.Client, helper llb.State, ref config.ImageRef, p ocispecs.Platform, layered bool) (st llb.State, img *dockerspec.DockerOCIImage, origin string, err error) {
 	// The cause is kept as text on purpose: if it were wrapped, BuildKit
 	// would report the inner gRPC status alone and drop the smith.yaml
 	// position and field from the message.
-	fail := func(err error) error {
-		return &config.Error{File: f.Name, Pos: item.Pos, Field: field, Msg: err.Error()}
-	}
+	fail := func(err error) error { return ref.Error(err) }
 	// A named context of the same name wins over an archive file.
-	if a, ok := llbgen.ParseArchive(item.Value); ok && bc.BuildOpts().Opts["context:"+item.Value] == "" {
-		st, img, err := loadArchive(ctx, c, bc, helper, a, p, layered)
+	if ref.Kind == config.RefArchive && bc.BuildOpts().Opts["context:"+ref.Context] == "" {
+		st, img, err := loadArchive(ctx, c, bc, helper, ref.Archive, p, layered)
 		if err != nil {
 			return llb.State{}, nil, "", fail(err)
 		}
-		return st, img, "build context file " + a.File, nil
+		return st, img, "build context file " + ref.Archive.File, nil
 	}
-	src, err := llbgen.ImageSource(item.Value)
-	if err != nil {
-		return llb.State{}, nil, "", fail(err)
-	}
-	for _, name := range []string{src.Name, src.Ref} {
-		if strings.Contains(name, "://") {
-			continue // smith's URL form: not a valid context name
-		}
-		if st, img, err := namedContext(ctx, bc, name, p); err != nil {
+	if ref.Context != "" {
+		if st, img, err := namedContext(ctx, bc, ref.Context, p); err != nil {
 			return llb.State{}, nil, "", fail(err)
 		} else if st != nil {
-			return *st, img, "build context " + name, nil
+			return *st, img, "build context " + ref.Context, nil
 		}
 	}
 
-	named, err := reference.ParseNormalizedNamed(src.Ref)
+	named, err := reference.ParseNormalizedNamed(ref.Ref)
 	if err != nil {
-		return llb.State{}, nil, "", fail(fmt.Errorf("%q is neither a build context nor a valid image reference: %v", src.Ref, err))
+		return llb.State{}, nil, "", fail(fmt.Errorf("%q is neither a build context nor a valid image reference: %v", ref.Ref, err))
 	}
 	named = reference.TagNameOnly(named)
-	ref, dgst, data, err := c.ResolveImageConfig(ctx, named.String(), sourceresolver.Opt{
+	resolved, dgst, data, err := c.ResolveImageConfig(ctx, named.String(), sourceresolver.Opt{
 		LogName: "[smith] load metadata for " + named.String(),
 		ImageOpt: &sourceresolver.ResolveImageOpt{
 			Platform:    &p,
@@ -197,7 +182,7 @@ func loadImage(ctx context.Context, c client.Client, bc *dockerui.Client, helper
 	if err := json.Unmarshal(data, img); err != nil {
 		return llb.State{}, nil, "", fail(fmt.Errorf("decoding the config of image %s: %w", named.String(), err))
 	}
-	pinned := ref
+	pinned := resolved
 	if dgst != "" {
 		if d, err := reference.WithDigest(reference.TrimNamed(named), dgst); err == nil {
 			pinned = d.String()

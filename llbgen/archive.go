@@ -3,7 +3,6 @@ package llbgen
 import (
 	"fmt"
 	"strconv"
-	"strings"
 
 	"github.com/containerd/platforms"
 	"github.com/moby/buildkit/client/llb"
@@ -11,34 +10,6 @@ import (
 
 	"github.com/smithbuild/smith/config"
 )
-
-// Archive is an image archive in the build context, smith's
-// file.tar[.gz|.tgz][:tag] form: an OCI image layout or a docker save file.
-type Archive struct {
-	File string // path inside the build context
-	Tag  string // optional: which image of the archive
-}
-
-// ParseArchive recognizes smith's archive form: the file part is the first
-// ":"-separated piece, or the second to last when there are more than two,
-// and ends in .tar, .tar.gz or .tgz.
-func ParseArchive(v string) (Archive, bool) {
-	parts := strings.Split(v, ":")
-	file, tag := parts[0], ""
-	if len(parts) > 2 {
-		file = parts[len(parts)-2]
-	}
-	if len(parts) > 1 {
-		tag = parts[len(parts)-1]
-	}
-	if file == parts[len(parts)-1] {
-		tag = ""
-	}
-	if config.ArchiveExt(file) != "" {
-		return Archive{File: file, Tag: tag}, true
-	}
-	return Archive{}, false
-}
 
 // Mount points of the unpack steps.
 const (
@@ -51,7 +22,7 @@ const (
 
 // ArchiveInputs are what the unpack steps run on.
 type ArchiveInputs struct {
-	Archive Archive
+	Archive config.Archive
 	// Context holds the archive file (the build context, filtered).
 	Context llb.State
 	// Helper holds the smith binary at HelperPath.

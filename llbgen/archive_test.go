@@ -6,35 +6,15 @@ import (
 
 	"github.com/moby/buildkit/client/llb"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
-)
 
-func TestParseArchive(t *testing.T) {
-	for in, want := range map[string]*Archive{
-		"image.tar":            {File: "image.tar"},
-		"images/app.tar.gz:v2": {File: "images/app.tar.gz", Tag: "v2"},
-		"app.tgz:latest":       {File: "app.tgz", Tag: "latest"},
-		"docker.io/library/x":  nil,
-		"coreutils":            nil,
-		"a.tar.bz2":            nil,
-	} {
-		got, ok := ParseArchive(in)
-		if want == nil {
-			if ok {
-				t.Errorf("%q parsed as an archive: %+v", in, got)
-			}
-			continue
-		}
-		if !ok || got != *want {
-			t.Errorf("ParseArchive(%q) = %+v, %v; want %+v", in, got, ok, *want)
-		}
-	}
-}
+	"github.com/smithbuild/smith/config"
+)
 
 // TestArchiveLayers: one unpack step per layer, each on the previous one,
 // and the layered form is a merge of their diffs.
 func TestArchiveLayers(t *testing.T) {
 	in := ArchiveInputs{
-		Archive:  Archive{File: "base.tar.gz", Tag: "v1"},
+		Archive:  config.Archive{File: "base.tar.gz", Tag: "v1"},
 		Context:  llb.Local("context"),
 		Helper:   llb.Image("example.com/smith:test"),
 		Platform: ocispecs.Platform{OS: "linux", Architecture: "amd64"},

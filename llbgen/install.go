@@ -17,10 +17,6 @@ import (
 	"github.com/smithbuild/smith/lock"
 )
 
-// DefaultInstaller runs dnf when smith.yaml names no installer (and no
-// build context named "installer" replaces it).
-const DefaultInstaller = "docker.io/library/oraclelinux:9"
-
 // InstallerContext is the named build context that replaces the installer
 // image for one build (--build-context installer=…).
 const InstallerContext = "installer"

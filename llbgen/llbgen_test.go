@@ -30,43 +30,6 @@ func parse(t *testing.T, yaml string) *config.File {
 	return f
 }
 
-func TestImageSource(t *testing.T) {
-	for _, tc := range []struct {
-		in   string
-		ref  string
-		name string
-		err  string
-	}{
-		{in: "debian:bookworm", ref: "debian:bookworm", name: "debian:bookworm"},
-		{in: "base", ref: "base", name: "base"},
-		{in: "https://registry-1.docker.io/library/nginx:1.25", ref: "docker.io/library/nginx:1.25", name: "https://registry-1.docker.io/library/nginx:1.25"},
-		{in: "https://u:secret@127.0.0.1:5000/test/debian:bookworm", ref: "127.0.0.1:5000/test/debian:bookworm", name: "https://127.0.0.1:5000/test/debian:bookworm"},
-		{in: "http://host/repo", ref: "host/repo", name: "http://host/repo"},
-		{in: "https://host/", err: "has no repository"},
-		{in: "image.tar.gz:latest", err: "is an image archive"},
-		{in: "image.tgz", err: "is an image archive"},
-	} {
-		t.Run(tc.in, func(t *testing.T) {
-			s, err := ImageSource(tc.in)
-			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("err = %v, want it to contain %q", err, tc.err)
-				}
-				if strings.Contains(err.Error(), "secret") {
-					t.Errorf("error leaks credentials: %v", err)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if s.Ref != tc.ref || s.Name != tc.name {
-				t.Errorf("got %+v, want ref %q name %q", s, tc.ref, tc.name)
-			}
-		})
-	}
-}
-
 func TestImageConfigInheritance(t *testing.T) {
 	src := &dockerspec.DockerOCIImage{}
 	src.Config.Entrypoint = []string{"/docker-entrypoint.sh"}

@@ -70,37 +70,28 @@ func runLLB(args []string, stdout io.Writer) error {
 	}
 	// image resolves an image named in smith.yaml; offline, archives in the
 	// build context cannot be read.
-	image := func(item config.String, field string) (llb.State, error) {
-		if _, ok := llbgen.ParseArchive(item.Value); ok {
-			return llb.State{}, &config.Error{File: f.Name, Pos: item.Pos, Field: field,
-				Msg: "an image archive needs the frontend to read it: build with the frontend, not offline LLB"}
+	image := func(ref config.ImageRef) (llb.State, error) {
+		if ref.Kind == config.RefArchive {
+			return llb.State{}, ref.Error(errors.New("an image archive needs the frontend to read it: build with the frontend, not offline LLB"))
 		}
-		src, err := llbgen.ImageSource(item.Value)
-		if err != nil {
-			return llb.State{}, &config.Error{File: f.Name, Pos: item.Pos, Field: field, Msg: err.Error()}
-		}
-		return llb.Image(src.Ref, llb.Platform(p)), nil
+		return llb.Image(ref.Ref, llb.Platform(p)), nil
 	}
 	switch {
 	case f.Type.Value == config.TypeMock:
-		installer := f.Installer
-		if installer.Value == "" {
-			installer.Value = llbgen.DefaultInstaller
-		}
-		if opt.Install.Installer, err = image(installer, "installer"); err != nil {
+		if opt.Install.Installer, err = image(f.InstallerRef); err != nil {
 			return err
 		}
 		opt.Install.Context = llb.Scratch()
 		if files := llbgen.ContextFiles(f); len(files) > 0 {
 			opt.Install.Context = llb.Local("context", llb.IncludePatterns(files))
 		}
-	case len(f.Package.Items) > 0:
-		if opt.Source, err = image(f.Package.Items[0], "package"); err != nil {
+	case f.Source.Kind != "":
+		if opt.Source, err = image(f.Source); err != nil {
 			return err
 		}
 	}
-	if f.Parent.Value != "" {
-		parent, err := image(f.Parent, "parent")
+	if f.ParentRef.Kind != "" {
+		parent, err := image(f.ParentRef)
 		if err != nil {
 			return err
 		}
