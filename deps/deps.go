@@ -13,7 +13,7 @@ type Pattern struct {
 	// (no "**"); "*" also matches names that start with a dot.
 	Glob string `json:"glob"`
 	// Origin prefixes error messages, e.g. "smith.yaml:5:3: paths[0]".
-	Origin string `json:"origin,omitempty"`
+	Origin Origin `json:"origin,omitzero"`
 }
 
 // Request says what to resolve.
@@ -132,7 +132,7 @@ func (r *resolver) requestPattern(i int, p Pattern) {
 				r.fail(&NoMatchError{Pattern: p})
 				return
 			}
-			reason := fmt.Sprintf("requested by %s (%s)", fieldOf(p.Origin, fmt.Sprintf("paths[%d]", i)), g)
+			reason := fmt.Sprintf("requested by %s (%s)", p.Origin.what(fmt.Sprintf("paths[%d]", i)), g)
 			kept := 0
 			for _, m := range matches {
 				if kind := r.special(m); kind != "" {
@@ -167,25 +167,6 @@ func normalizeGlob(g string) (string, error) {
 		return "", fmt.Errorf("bad pattern %q: %w", g, err)
 	}
 	return p, nil
-}
-
-// fieldOf returns the field part of an origin such as
-// "smith.yaml:5:3: paths[0]", or def when there is none.
-func fieldOf(origin, def string) string {
-	if origin == "" {
-		return def
-	}
-	if i := strings.LastIndex(origin, ": "); i >= 0 {
-		return origin[i+2:]
-	}
-	return origin
-}
-
-func withOrigin(origin string, err error) error {
-	if origin == "" {
-		return err
-	}
-	return fmt.Errorf("%s: %w", origin, err)
 }
 
 func (r *resolver) closure() *Closure {

@@ -140,7 +140,7 @@ func TestELF(t *testing.T) {
 	}, {
 		summary: "DT_RUNPATH is not inherited",
 		fsys:    inherit(app),
-		req:     Request{Paths: []Pattern{{Glob: "/opt/app/bin/app", Origin: "smith.yaml:3:3: paths[0]"}}},
+		req:     Request{Paths: []Pattern{{Glob: "/opt/app/bin/app", Origin: Origin{File: "smith.yaml", Line: 3, Col: 3, Field: "paths", Index: 0}}}},
 		err: "smith.yaml:3:3: paths[0]: /opt/app/lib/libb.so.1 needs liba.so.1, not found in " +
 			"/lib/x86_64-linux-gnu, /usr/lib/x86_64-linux-gnu, /lib64, /usr/lib64, /lib, /usr/lib",
 	}, {
@@ -255,7 +255,7 @@ func TestELFReasons(t *testing.T) {
 		"usr/bin/app":           fixture(t, "app", 0o755),
 		multiarch + "libb.so.1": fixture(t, "libb.so", 0o644),
 		multiarch + "liba.so.1": fixture(t, "liba.so", 0o644),
-	}), Request{Paths: []Pattern{{Glob: "/usr/bin/app", Origin: "smith.yaml:1:1: paths[0]"}}})
+	}), Request{Paths: []Pattern{{Glob: "/usr/bin/app", Origin: Origin{File: "smith.yaml", Line: 1, Col: 1, Field: "paths", Index: 0}}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,7 @@ func (e *NoMatchError) Error() string {
 // not in the root (or not for the right ELF class and machine).
 type MissingLibraryError struct {
 	// Origin is the Origin of the pattern whose closure needed the library.
-	Origin string
+	Origin Origin
 	// File is the object that needs the library.
 	File string
 	// Soname is the DT_NEEDED string or the interpreter path.
@@ -33,11 +33,4 @@ func (e *MissingLibraryError) Error() string {
 		where = "not found in " + strings.Join(e.Searched, ", ")
 	}
 	return withOriginText(e.Origin, fmt.Sprintf("%s needs %s, %s", e.File, e.Soname, where))
-}
-
-func withOriginText(origin, msg string) string {
-	if origin == "" {
-		return msg
-	}
-	return origin + ": " + msg
 }

@@ -168,7 +168,7 @@ func (r *resolver) gconv(dir, user string) {
 		charsets = DefaultCharsets
 	}
 	if contains(charsets, CharsetsAll) {
-		if err := r.request(dir, fmt.Sprintf("gconv modules (charsets: all), used by %s (iconv_open)", user), ""); err != nil {
+		if err := r.request(dir, fmt.Sprintf("gconv modules (charsets: all), used by %s (iconv_open)", user), Origin{}); err != nil {
 			r.fail(err)
 		}
 		return
@@ -176,7 +176,7 @@ func (r *resolver) gconv(dir, user string) {
 	conf, ok := r.readGconvConfig(dir)
 	if !ok {
 		r.note("%s has no text gconv-modules configuration: bringing the whole directory", dir)
-		if err := r.request(dir, reason("every charset"), ""); err != nil {
+		if err := r.request(dir, reason("every charset"), Origin{}); err != nil {
 			r.fail(err)
 		}
 		return
@@ -203,7 +203,7 @@ func (r *resolver) gconv(dir, user string) {
 				continue
 			}
 			shipped = append(shipped, m)
-			r.trace(phys, "", nil, false)
+			r.trace(phys, Origin{}, nil, false)
 		}
 	}
 	if len(shipped) == 0 {
@@ -213,7 +213,7 @@ func (r *resolver) gconv(dir, user string) {
 	// charset it names: a conversion to one whose module is left out fails
 	// opening that module, which is what a probe reports.
 	for _, c := range []string{"gconv-modules", "gconv-modules.cache", "gconv-modules.d"} {
-		if err := r.request(path.Join(dir, c), fmt.Sprintf("gconv configuration, used by %s (iconv_open)", user), ""); err != nil {
+		if err := r.request(path.Join(dir, c), fmt.Sprintf("gconv configuration, used by %s (iconv_open)", user), Origin{}); err != nil {
 			r.fail(err)
 			return
 		}

@@ -174,8 +174,8 @@ func (r *resolver) inferNSS() {
 			if r.excluded(hit) || r.excluded(found) {
 				continue
 			}
-			r.placeLib(hit, fmt.Sprintf("NSS module for %s, used by %s", sym, by[sym]), "")
-			r.trace(found, "", nil, false)
+			r.placeLib(hit, fmt.Sprintf("NSS module for %s, used by %s", sym, by[sym]), Origin{})
+			r.trace(found, Origin{}, nil, false)
 		}
 	}
 }
@@ -272,7 +272,7 @@ func (r *resolver) inferCACerts() {
 
 // shebang adds the interpreter of the script p ("#!/bin/sh", or
 // "#!/usr/bin/env NAME" resolved through the image PATH) and traces it.
-func (r *resolver) shebang(p, origin string) {
+func (r *resolver) shebang(p string, origin Origin) {
 	interp, arg, ok := r.readShebang(p)
 	if !ok {
 		return
@@ -378,7 +378,7 @@ var dlopenRank = map[DlopenPriority]int{DlopenRequired: 0, DlopenRecommended: 1,
 // traceDlopen adds the libraries the object's .note.dlopen declares, up to
 // the configured priority; the first soname alternative found wins. A
 // required library that none of the alternatives names is an error.
-func (r *resolver) traceDlopen(f *elfFile, p, origin string, dirs []string) {
+func (r *resolver) traceDlopen(f *elfFile, p string, origin Origin, dirs []string) {
 	level := r.req.Infer.Dlopen
 	if level == "" {
 		level = DlopenRequired

@@ -409,7 +409,7 @@ func TestShebang(t *testing.T) {
 		"/app/missing.sh":     "/app/missing.sh needs interpreter /bin/zsh",
 		"/app/missing-env.sh": "/app/missing-env.sh needs interpreter ruby (#!/usr/bin/env ruby)",
 	} {
-		_, err := Resolve(root, Request{Paths: []Pattern{{Glob: p, Origin: "smith.yaml:3:3: paths[0]"}}})
+		_, err := Resolve(root, Request{Paths: []Pattern{{Glob: p, Origin: Origin{File: "smith.yaml", Line: 3, Col: 3, Field: "paths", Index: 0}}}})
 		if err == nil || !strings.Contains(err.Error(), want) || !strings.HasPrefix(err.Error(), "smith.yaml:3:3: paths[0]: ") {
 			t.Errorf("%s: err %v, want %q", p, err, want)
 		}
@@ -474,7 +474,7 @@ func TestDlopenEdges(t *testing.T) {
 	}
 	r := root()
 	delete(r, "usr/lib64/libzstd.so.1")
-	_, err := Resolve(r, Request{Paths: []Pattern{{Glob: "/usr/bin/prog", Origin: "smith.yaml:2:3: paths[0]"}}})
+	_, err := Resolve(r, Request{Paths: []Pattern{{Glob: "/usr/bin/prog", Origin: Origin{File: "smith.yaml", Line: 2, Col: 3, Field: "paths", Index: 0}}}})
 	if err == nil || !strings.Contains(err.Error(), "smith.yaml:2:3: paths[0]: /usr/bin/prog needs libzstd.so.2 or libzstd.so.1 (required by .note.dlopen)") {
 		t.Errorf("missing required dlopen library: %v", err)
 	}

@@ -255,7 +255,7 @@ func (r *resolver) special(p string) string {
 
 // request adds p like place does, then the whole tree below a directory,
 // or the libraries of an ELF file.
-func (r *resolver) request(p, reason, origin string) error {
+func (r *resolver) request(p, reason string, origin Origin) error {
 	phys, fi, err := r.place(p, reason)
 	if err != nil || fi == nil {
 		return err
@@ -269,7 +269,7 @@ func (r *resolver) request(p, reason, origin string) error {
 
 // walk adds everything below the physical directory dir without following
 // links, then adds the targets of the links it met so they work in the image.
-func (r *resolver) walk(dir, top, origin string) error {
+func (r *resolver) walk(dir, top string, origin Origin) error {
 	if r.walked[dir] {
 		return nil
 	}

@@ -44,7 +44,7 @@ func TestGlob(t *testing.T) {
 	}, {
 		summary: "no match with origin",
 		fsys:    root,
-		req:     Request{Paths: []Pattern{{Glob: "/usr/bin/catt", Origin: "smith.yaml:5:3: paths[0]"}}},
+		req:     Request{Paths: []Pattern{{Glob: "/usr/bin/catt", Origin: Origin{File: "smith.yaml", Line: 5, Col: 3, Field: "paths", Index: 0}}}},
 		err:     `smith.yaml:5:3: paths[0]: no file matches "/usr/bin/catt"`,
 	}, {
 		summary: "optional no match",
@@ -54,7 +54,7 @@ func TestGlob(t *testing.T) {
 	}, {
 		summary: "bad pattern",
 		fsys:    root,
-		req:     Request{Paths: []Pattern{{Glob: "/usr/[", Origin: "o"}}},
+		req:     Request{Paths: []Pattern{{Glob: "/usr/[", Origin: Origin{File: "o"}}}},
 		err:     `o: bad pattern "/usr/["`,
 	}})
 }
@@ -161,7 +161,7 @@ func TestSymlinks(t *testing.T) {
 	}, {
 		summary: "loop is an error",
 		fsys:    fstest.MapFS{"a": lnk("b"), "b": lnk("/a")},
-		req:     Request{Paths: []Pattern{{Glob: "/a", Origin: "smith.yaml:2:3: paths[0]"}}},
+		req:     Request{Paths: []Pattern{{Glob: "/a", Origin: Origin{File: "smith.yaml", Line: 2, Col: 3, Field: "paths", Index: 0}}}},
 		err:     "smith.yaml:2:3: paths[0]: resolving /a: too many levels of symbolic links",
 	}, {
 		summary: "loop in a glob directory is an error",
@@ -207,14 +207,14 @@ func TestExcludes(t *testing.T) {
 	}, {
 		summary: "bad exclude pattern",
 		fsys:    root,
-		req:     Request{Paths: []Pattern{{Glob: "/usr"}}, Excludes: []Pattern{{Glob: "[", Origin: "excludes[0]"}}},
+		req:     Request{Paths: []Pattern{{Glob: "/usr"}}, Excludes: []Pattern{{Glob: "[", Origin: Origin{Field: "excludes"}}}},
 		err:     `excludes[0]: bad pattern "["`,
 	}})
 }
 
 func TestWhy(t *testing.T) {
 	root := fstest.MapFS{"bin": lnk("usr/bin"), "usr/bin/cat": exe("c")}
-	c, err := Resolve(root, Request{Paths: []Pattern{{Glob: "/bin/cat", Origin: "smith.yaml:5:3: paths[0]"}}})
+	c, err := Resolve(root, Request{Paths: []Pattern{{Glob: "/bin/cat", Origin: Origin{File: "smith.yaml", Line: 5, Col: 3, Field: "paths", Index: 0}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -305,7 +305,7 @@ func TestNothingToCopy(t *testing.T) {
 	runCases(t, []resolveCase{{
 		summary: "a device",
 		fsys:    root,
-		req:     Request{Paths: []Pattern{{Glob: "/dev/null", Origin: "smith.yaml:2:3: paths[0]"}}},
+		req:     Request{Paths: []Pattern{{Glob: "/dev/null", Origin: Origin{File: "smith.yaml", Line: 2, Col: 3, Field: "paths", Index: 0}}}},
 		err:     "smith.yaml:2:3: paths[0]: /dev/null is a character device: only files, directories and symlinks can be copied",
 	}, {
 		summary: "a link to a device",
@@ -318,7 +318,7 @@ func TestNothingToCopy(t *testing.T) {
 		req:     Request{Paths: []Pattern{{Glob: "/run/*"}}},
 		err:     "/run/fifo is a named pipe",
 	}})
-	c, err := Resolve(root, Request{Paths: []Pattern{{Glob: "/usr/bin/cat", Origin: "o"}}, Excludes: []Pattern{{Glob: "/"}}})
+	c, err := Resolve(root, Request{Paths: []Pattern{{Glob: "/usr/bin/cat", Origin: Origin{File: "o"}}}, Excludes: []Pattern{{Glob: "/"}}})
 	if err != nil || len(c.Entries) != 0 || len(c.Notes) != 1 || c.Notes[0] != `o: everything "/usr/bin/cat" matches is excluded` {
 		t.Errorf("everything excluded: %v %+v", err, c)
 	}

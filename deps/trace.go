@@ -13,7 +13,7 @@ import (
 // loaded p, nearest first. origin is the Origin of the request that pulled p
 // in, for error messages. A file that is not ELF but starts with "#!" gets
 // its interpreter instead, when script says it may be run.
-func (r *resolver) trace(p, origin string, inherited []string, script bool) {
+func (r *resolver) trace(p string, origin Origin, inherited []string, script bool) {
 	key := p + "\x00" + strings.Join(inherited, ":")
 	if r.traced[key] {
 		return
@@ -139,7 +139,7 @@ func (r *resolver) lookup(soname string, dirs []string, f *elfFile) (hit, found 
 	return "", "", searched, nil
 }
 
-func (r *resolver) placeLib(p, reason, origin string) {
+func (r *resolver) placeLib(p, reason string, origin Origin) {
 	if _, _, err := r.place(p, reason); err != nil {
 		r.fail(withOrigin(origin, err))
 	}

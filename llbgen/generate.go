@@ -278,10 +278,10 @@ func inference(f *config.File, env []string) deps.Infer {
 func TraceRequest(f *config.File, env []string) deps.Request {
 	var req deps.Request
 	for _, p := range f.Paths.Items {
-		req.Paths = append(req.Paths, deps.Pattern{Glob: p.Value, Origin: origin(f, p.Pos, fmt.Sprintf("paths[%d]", p.Index))})
+		req.Paths = append(req.Paths, deps.Pattern{Glob: p.Value, Origin: origin(f, p.Pos, "paths", p.Index)})
 	}
 	for _, p := range f.Excludes.Items {
-		req.Excludes = append(req.Excludes, deps.Pattern{Glob: p.Value, Origin: origin(f, p.Pos, fmt.Sprintf("excludes[%d]", p.Index))})
+		req.Excludes = append(req.Excludes, deps.Pattern{Glob: p.Value, Origin: origin(f, p.Pos, "excludes", p.Index)})
 	}
 	for _, kv := range env {
 		if v, ok := strings.CutPrefix(kv, "LD_LIBRARY_PATH="); ok {
@@ -323,15 +323,13 @@ func stepName(f *config.File) string {
 	return "[smith] trace and copy " + strings.Join(ps, " ")
 }
 
-func origin(f *config.File, pos config.Pos, field string) string {
+// origin locates item index of the smith.yaml list field.
+func origin(f *config.File, pos config.Pos, field string, index int) deps.Origin {
 	name := f.Name
 	if name == "" {
 		name = "smith.yaml"
 	}
-	if pos.Line == 0 {
-		return name + ": " + field
-	}
-	return fmt.Sprintf("%s:%d:%d: %s", name, pos.Line, pos.Col, field)
+	return deps.Origin{File: name, Line: pos.Line, Col: pos.Col, Field: field, Index: index}
 }
 
 // listRange covers a key and all its list items.

@@ -157,10 +157,10 @@ func TestTraceRequest(t *testing.T) {
 	req := TraceRequest(f, []string{"LD_LIBRARY_PATH=/opt/lib:relative:/usr/local/lib"})
 	want := deps.Request{
 		Paths: []deps.Pattern{
-			{Glob: "/usr/bin/cat", Origin: "smith.yaml:3:3: paths[0]"},
-			{Glob: "/lib/*.so", Origin: "smith.yaml:5:3: paths[2]"},
+			{Glob: "/usr/bin/cat", Origin: deps.Origin{File: "smith.yaml", Line: 3, Col: 3, Field: "paths", Index: 0}},
+			{Glob: "/lib/*.so", Origin: deps.Origin{File: "smith.yaml", Line: 5, Col: 3, Field: "paths", Index: 2}},
 		},
-		Excludes:    []deps.Pattern{{Glob: "/usr/share", Origin: "smith.yaml:6:12: excludes[0]"}},
+		Excludes:    []deps.Pattern{{Glob: "/usr/share", Origin: deps.Origin{File: "smith.yaml", Line: 6, Col: 12, Field: "excludes", Index: 0}}},
 		LibraryPath: []string{"/opt/lib", "/usr/local/lib"},
 	}
 	got, _ := json.Marshal(req)

@@ -41,7 +41,7 @@ func probes(f *config.File, o Options, final llb.State, img *dockerspec.DockerOC
 	}
 	for _, pr := range f.Probes {
 		p := plan.Probe{
-			Origin: origin(f, pr.Pos, fmt.Sprintf("probe[%d]", pr.Index)),
+			Origin: origin(f, pr.Pos, "probe", pr.Index),
 			Args:   pr.Run.Values(),
 			Exit:   pr.Exit,
 			Output: pr.Output.Value,

@@ -83,7 +83,7 @@ type Owner struct {
 // finished image.
 type Probe struct {
 	// Origin names the probe in messages ("smith.yaml:12:3: probe[0]").
-	Origin string `json:"origin"`
+	Origin deps.Origin `json:"origin"`
 	// Args is the command; Args[0] is looked up in the image's PATH.
 	Args []string `json:"args"`
 	// Exit is the exit code the command must return.

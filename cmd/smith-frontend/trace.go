@@ -111,7 +111,7 @@ func runTrace(args []string, stdout, stderr io.Writer) error {
 				return fmt.Errorf("reading overlay: %w", err)
 			}
 			for _, e := range elves {
-				p.Trace.Paths = append(p.Trace.Paths, deps.Pattern{Glob: escapeGlob(e), Origin: "rootfs" + e})
+				p.Trace.Paths = append(p.Trace.Paths, deps.Pattern{Glob: escapeGlob(e), Origin: deps.Origin{File: "rootfs" + e}})
 			}
 			fsys = deps.Union(ovl.FS(), fsys)
 		}
