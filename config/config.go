@@ -225,34 +225,7 @@ func (p *parser) file(f *File, root *yaml.Node) error {
 	if !f.Type.Set && len(f.Package.Items) > 0 {
 		f.Type = String{Value: DetectType(f.Package.Items[0].Value), Pos: f.Package.Pos}
 	}
-	if n := len(f.Paths.Items); p.limits.Paths > 0 && n > p.limits.Paths {
-		return p.errorf(f.Keys["paths"], "paths", "%d entries; the limit is %d (raise it with --build-arg %s=N)", n, p.limits.Paths, LimitArgs.Paths)
-	}
-	if len(f.Paths.Items) > 0 && len(f.Package.Items) == 0 && len(f.Mock.Deps.Items) == 0 {
-		return p.errorf(f.Keys["paths"], "paths", "needs a package to copy from")
-	}
-	for i, it := range f.Package.Items {
-		if f.Type.Value != TypeMock {
-			continue
-		}
-		if IsLocalRPM(it.Value) {
-			if _, err := ContextPath(it.Value); err != nil {
-				return p.errorf(it.Pos, indexField("package", i), "%v", err)
-			}
-		} else if !packageName(it.Value) {
-			return p.errorf(it.Pos, indexField("package", i), "%q is not a package name", it.Value)
-		}
-	}
-	for i, it := range f.Mock.Deps.Items {
-		if IsLocalRPM(it.Value) {
-			if _, err := ContextPath(it.Value); err != nil {
-				return p.errorf(it.Pos, indexField("mock.deps", i), "%v", err)
-			}
-		} else if !packageName(it.Value) {
-			return p.errorf(it.Pos, indexField("mock.deps", i), "%q is not a package name", it.Value)
-		}
-	}
-	return p.images(f)
+	return p.validate(f)
 }
 
 // images parses the image references of f.
@@ -277,12 +250,6 @@ func (p *parser) images(f *File) (err error) {
 		}
 	}
 	return nil
-}
-
-// packageName accepts what dnf can only read as a package spec: not an
-// option ("-x"), nothing the install script would have to quote.
-func packageName(s string) bool {
-	return !strings.ContainsAny(s, "'\n\\") && !strings.HasPrefix(s, "-")
 }
 
 func (p *parser) topField(f *File, e entry) error {

@@ -63,9 +63,6 @@ func Build(ctx context.Context, c client.Client) (*client.Result, error) {
 	if err != nil {
 		return nil, withSource(err, src.SourceMap)
 	}
-	if err := llbgen.Supported(f); err != nil {
-		return nil, withSource(err, src.SourceMap)
-	}
 	// user and groups too, before anything is fetched, so --check sees them.
 	if _, err := llbgen.Users(f); err != nil {
 		return nil, withSource(err, src.SourceMap)
@@ -133,9 +130,10 @@ func Build(ctx context.Context, c client.Client) (*client.Result, error) {
 		return nil, err
 	}
 	var locked *lock.Lock
-	if mode == "write" && f.Type.Value != config.TypeMock {
-		return nil, withSource(&config.Error{File: f.Name, Pos: f.Keys["package"], Field: "package",
-			Msg: "smith.lock pins RPM installs; this package is an image (pin it by digest instead)"}, src.SourceMap)
+	if mode == "write" {
+		if err := f.Lockable(); err != nil {
+			return nil, withSource(err, src.SourceMap)
+		}
 	}
 	if f.Type.Value == config.TypeMock {
 		if mode == "write" {

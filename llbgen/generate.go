@@ -99,23 +99,10 @@ const (
 
 // Resolve returns the step that resolves f's RPM transaction as the build
 // would, without installing: its state holds ResolveFile, from which the
-// frontend writes smith.lock.
+// frontend writes smith.lock. The caller checks f.Lockable first.
 func Resolve(f *config.File, o Options) (llb.State, error) {
-	if err := Supported(f); err != nil {
-		return llb.State{}, err
-	}
-	if f.Type.Value != config.TypeMock {
-		return llb.State{}, &config.Error{File: f.Name, Pos: f.Keys["package"], Field: "package",
-			Msg: "smith.lock pins RPM installs; this package is an image (pin it by digest instead)"}
-	}
 	if o.BuildPlatform.OS == "" {
 		o.BuildPlatform = o.Platform
-	}
-	for _, r := range f.Repos {
-		if r.ClientCert.Set {
-			return llb.State{}, &config.Error{File: f.Name, Pos: r.Pos, Field: fmt.Sprintf("repos[%d]", r.Index),
-				Msg: "smith.lock cannot pin packages of a repository that needs a client certificate: BuildKit fetches locked RPMs with an Authorization header only (secret:); build it unlocked"}
-		}
 	}
 	in := o.Install
 	in.Resolve = true
@@ -123,11 +110,9 @@ func Resolve(f *config.File, o Options) (llb.State, error) {
 	return meta, err
 }
 
-// Generate translates f into LLB and an image config.
+// Generate translates f, as config.Parse validated it, into LLB and an
+// image config.
 func Generate(f *config.File, o Options) (*Result, error) {
-	if err := Supported(f); err != nil {
-		return nil, err
-	}
 	if o.Platform.OS == "" {
 		o.Platform = ocispecs.Platform{OS: "linux", Architecture: "amd64"}
 	}

@@ -186,29 +186,3 @@ func Users(f *config.File) (*nss.Result, error) {
 	}
 	return u, err
 }
-
-// Supported rejects smith.yaml values that parse but that this version
-// does not implement yet, instead of silently ignoring them.
-func Supported(f *config.File) error {
-	if f.Type.Value == config.TypeOCI && len(f.Package.Items) > 1 {
-		return &config.Error{File: f.Name, Pos: f.Package.Items[1].Pos, Field: "package[1]", Msg: "type oci takes exactly one image"}
-	}
-	m := f.Mock
-	for _, s := range []config.String{m.Config, m.PreBuild, m.PostBuild} {
-		if s.Value != "" {
-			return &config.Error{File: f.Name, Pos: s.Pos, Field: "mock",
-				Msg: "mock.config, pre-build and post-build are not implemented: smith installs with dnf (see installer and repos)"}
-		}
-	}
-	if m.Debuginfo.Value || len(m.Debugdeps.Items)+len(m.Debugpaths.Items) > 0 {
-		return &config.Error{File: f.Name, Pos: f.Keys["mock"], Field: "mock", Msg: "debuginfo images are not implemented yet"}
-	}
-	if f.Type.Value == config.TypeOCI {
-		for _, k := range config.Keys() {
-			if pos, ok := f.Keys[k.Name]; ok && !k.AppliesTo(config.TypeOCI) {
-				return &config.Error{File: f.Name, Pos: pos, Field: k.Name, Msg: "only applies to RPM installs (type mock), but the package is an image"}
-			}
-		}
-	}
-	return nil
-}

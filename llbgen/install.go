@@ -4,7 +4,6 @@ import (
 	_ "embed"
 	"fmt"
 	"net/url"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -43,10 +42,6 @@ const (
 	rpmQAName = "rpmqa.tsv"
 	rpmMount  = "/smith/rpm"
 )
-
-// safeContextPath limits local RPM paths and globs to characters that need
-// no quoting in the install script.
-var safeContextPath = regexp.MustCompile(`^[A-Za-z0-9._/*?\[\]+@%=,~-]+$`)
 
 // Packages returns what dnf installs: mock.deps first, then package, as
 // smith did, with local RPM files split out.
@@ -113,16 +108,9 @@ var resolvePy string
 // the installer image, with dnf's cache on a cache mount. It returns the
 // install root and the rpmdb record.
 func install(f *config.File, in InstallInputs, o Options) (root, meta llb.State, err error) {
+	// config.Parse made sure there is something to install and that local
+	// RPM paths need no quoting in the script.
 	names, local := Packages(f)
-	if len(names)+len(local) == 0 {
-		return llb.State{}, llb.State{}, &config.Error{File: f.Name, Pos: f.Keys["package"], Field: "package", Msg: "no package to install"}
-	}
-	for _, it := range local {
-		if !safeContextPath.MatchString(it.Value) {
-			return llb.State{}, llb.State{}, &config.Error{File: f.Name, Pos: it.Pos, Field: "package",
-				Msg: fmt.Sprintf("%q: local RPM paths may use letters, digits, glob characters and . _ / + @ %% = , ~ -", it.Value)}
-		}
-	}
 
 	var s script
 	s.line("#!/bin/sh")

@@ -170,23 +170,6 @@ func TestTraceRequest(t *testing.T) {
 	}
 }
 
-func TestSupported(t *testing.T) {
-	for _, tc := range []struct{ yaml, want string }{
-		{"package: a/b\nrepos: [{name: r, baseurl: ./r, gpgcheck: false}]\n", "smith.yaml:2:1: repos: only applies to RPM installs"},
-		{"package: x\nmock: {config: /etc/mock/x.cfg}\n", "smith.yaml:2:16: mock: mock.config, pre-build and post-build are not implemented"},
-		{"package: x\nmock: {debuginfo: true}\n", "smith.yaml:2:1: mock: debuginfo images are not implemented yet"},
-		{"type: oci\npackage: [a/b, c/d]\n", "smith.yaml:2:16: package[1]: type oci takes exactly one image"},
-	} {
-		err := Supported(parse(t, tc.yaml))
-		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
-			t.Errorf("%q: err = %v, want prefix %q", tc.yaml, err, tc.want)
-		}
-	}
-	if err := Supported(parse(t, "type: oci\npackage: a/b\npaths: [/x]\nuser: \"1000:1000\"\n")); err != nil {
-		t.Errorf("supported file rejected: %v", err)
-	}
-}
-
 // TestGenerate checks the shape of the LLB: one exec of the helper with the
 // source read-only, network off, and the output mount as the result.
 func TestGenerate(t *testing.T) {
