@@ -63,7 +63,8 @@ func Build(ctx context.Context, c client.Client) (*client.Result, error) {
 	if err != nil {
 		return nil, withSource(err, src.SourceMap)
 	}
-	// user and groups too, before anything is fetched, so --check sees them.
+	// user and groups too (nss checks them, see llbgen.Users), before
+	// anything is fetched, so --check sees them.
 	if _, err := llbgen.Users(f); err != nil {
 		return nil, withSource(err, src.SourceMap)
 	}

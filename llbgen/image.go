@@ -168,6 +168,11 @@ func pick(l config.List, inherited []string) []string {
 
 // Users resolves smith.yaml's user, groups and nss into the runtime ids and
 // the user database files, with errors at the offending line.
+//
+// Its checks are the one part of smith.yaml's validation outside
+// config.Parse: they need nss (the built-in users and groups, the id
+// allocation), which config may not import. They need nothing fetched, so
+// the frontend runs Users right after Parse, before --check answers.
 func Users(f *config.File) (*nss.Result, error) {
 	var groups []string
 	for _, g := range f.Groups.Items {
@@ -176,10 +181,9 @@ func Users(f *config.File) (*nss.Result, error) {
 	u, err := nss.Resolve(nss.Input{User: f.User.Value, Groups: groups, NSS: f.NSS.Value})
 	var ne *nss.Error
 	if errors.As(err, &ne) {
-		pos, field := f.User.Pos, ne.Field
-		var i int
-		if _, scanErr := fmt.Sscanf(ne.Field, "groups[%d]", &i); scanErr == nil && i < len(f.Groups.Items) {
-			g := f.Groups.Items[i]
+		pos, field := f.User.Pos, ne.Item()
+		if ne.Field == "groups" && ne.Index < len(f.Groups.Items) {
+			g := f.Groups.Items[ne.Index]
 			pos, field = g.Pos, fmt.Sprintf("groups[%d]", g.Index)
 		}
 		return nil, &config.Error{File: f.Name, Pos: pos, Field: field, Msg: ne.Msg}

@@ -398,6 +398,7 @@ func lockedSources(f *config.File, pkgs []lock.Package) ([]llb.RunOption, error)
 		opts := []llb.HTTPOption{llb.Checksum(digest.Digest("sha256:" + p.SHA256)), llb.Filename(lock.RPMFileName),
 			llb.WithCustomName("[smith] fetch " + p.NEVRA)}
 		if r, ok := repos[p.Repo]; ok && r.Secret.Set {
+			// Not a check of smith.yaml alone: it needs smith.lock.
 			if !sameOrigin(p.URL, r.BaseURL.Value) {
 				return nil, &config.Error{File: f.Name, Pos: r.BaseURL.Pos, Field: fmt.Sprintf("repos[%d]", r.Index),
 					Msg: fmt.Sprintf("smith.lock fetches %s from %s, not from this repository's host: its secret is not sent there; refresh the lock", p.NEVRA, p.URL)}

@@ -30,11 +30,20 @@ type Result struct {
 
 // Error is a problem with one smith.yaml field.
 type Error struct {
-	Field string // "user" or "groups[2]"
+	Field string // "user" or "groups"
+	Index int    // the item of groups at fault
 	Msg   string
 }
 
-func (e *Error) Error() string { return e.Field + ": " + e.Msg }
+// Item names the value at fault: "user" or "groups[2]".
+func (e *Error) Item() string {
+	if e.Field == "groups" {
+		return e.Field + "[" + strconv.Itoa(e.Index) + "]"
+	}
+	return e.Field
+}
+
+func (e *Error) Error() string { return e.Item() + ": " + e.Msg }
 
 const (
 	maxID       = 1<<31 - 1 // largest uid or gid accepted
@@ -153,7 +162,7 @@ func userErr(format string, args ...any) error {
 }
 
 func groupsErr(i int, format string, args ...any) error {
-	return &Error{Field: fmt.Sprintf("groups[%d]", i), Msg: fmt.Sprintf(format, args...)}
+	return &Error{Field: "groups", Index: i, Msg: fmt.Sprintf(format, args...)}
 }
 
 // spec is the parsed `user` field.

@@ -342,8 +342,8 @@ func TestResolveErrors(t *testing.T) {
 			if !errors.As(err, &e) {
 				t.Fatalf("error %v is %T, want *Error", err, err)
 			}
-			if e.Field != tt.field {
-				t.Errorf("Field = %q, want %q", e.Field, tt.field)
+			if e.Item() != tt.field {
+				t.Errorf("Item() = %q, want %q", e.Item(), tt.field)
 			}
 			if err.Error() != tt.want {
 				t.Errorf("error:\n got %s\nwant %s", err, tt.want)
