@@ -29,7 +29,7 @@ type Key struct {
 	// Sub lists the keys of a mapping value (mock's).
 	Sub []Key
 	// decode stores n in f; field is the key's path in errors ("mock.deps").
-	decode func(p *parser, f *File, n *yaml.Node, field string) error
+	decode decoder
 	// normalize returns the key's value in the normalized definition, or
 	// nil to leave the key out.
 	normalize func(f *File) any
@@ -123,26 +123,26 @@ func setFlag(b Bool) any {
 	return b.Value
 }
 
-// strKey, boolKey and listKey make the decoders of plain keys.
-func strKey(dst func(*File) *String) func(*parser, *File, *yaml.Node, string) error {
+// decoder stores a key's value in f; field is the key's path in errors.
+type decoder = func(p *parser, f *File, n *yaml.Node, field string) error
+
+// into makes the decoder that stores what dec returns in the field of File
+// that dst picks.
+func into[T any](dst func(*File) *T, dec func(p *parser, n *yaml.Node, field string) (T, error)) decoder {
 	return func(p *parser, f *File, n *yaml.Node, field string) (err error) {
-		*dst(f), err = p.str(n, field)
+		*dst(f), err = dec(p, n, field)
 		return err
 	}
 }
 
-func boolKey(dst func(*File) *Bool) func(*parser, *File, *yaml.Node, string) error {
-	return func(p *parser, f *File, n *yaml.Node, field string) (err error) {
-		*dst(f), err = p.boolean(n, field)
-		return err
-	}
-}
+func strKey(dst func(*File) *String) decoder { return into(dst, (*parser).str) }
 
-func listKey(dst func(*File) *List, skipEmpty bool, check func(string) error) func(*parser, *File, *yaml.Node, string) error {
-	return func(p *parser, f *File, n *yaml.Node, field string) (err error) {
-		*dst(f), err = p.list(n, field, skipEmpty, check)
-		return err
-	}
+func boolKey(dst func(*File) *Bool) decoder { return into(dst, (*parser).boolean) }
+
+func listKey(dst func(*File) *List, skipEmpty bool, check func(string) error) decoder {
+	return into(dst, func(p *parser, n *yaml.Node, field string) (List, error) {
+		return p.list(n, field, skipEmpty, check)
+	})
 }
 
 // object writes f's keys ks that have a value, in table order, as a JSON
@@ -197,16 +197,10 @@ var mockKeys = []Key{
 // digests depend on: append new keys at the end.
 var topKeys = []Key{
 	{Name: "type", Applies: ForAll, Doc: "oci (alias container) shrinks an image, mock installs RPMs; detected from package when absent",
-		decode: func(p *parser, f *File, n *yaml.Node, field string) (err error) {
-			f.Type, err = p.typ(n, field)
-			return err
-		},
+		decode:    into(func(f *File) *String { return &f.Type }, (*parser).typ),
 		normalize: func(f *File) any { return text(f.Type.Value) }},
 	{Name: "package", Applies: ForAll, Doc: "the image to shrink (oci), or the packages and RPM files to install (mock)",
-		decode: func(p *parser, f *File, n *yaml.Node, field string) (err error) {
-			f.Package, err = p.pkg(n, field)
-			return err
-		},
+		decode:    into(func(f *File) *List { return &f.Package }, (*parser).pkg),
 		normalize: func(f *File) any { return redacted(f.Package) }},
 	{Name: "paths", Applies: ForAll, Doc: "globs of what to keep from the source, with their closure",
 		decode: listKey(func(f *File) *List { return &f.Paths }, true, checkGlob), normalize: func(f *File) any { return items(f.Paths) }},
@@ -240,10 +234,7 @@ var topKeys = []Key{
 		},
 		normalize: func(f *File) any { return text(f.Dir.Value) }},
 	{Name: "env", Applies: ForAll, Doc: "K=V items (or a map), replacing the inherited environment",
-		decode: func(p *parser, f *File, n *yaml.Node, field string) (err error) {
-			f.Env, err = p.env(n, field)
-			return err
-		},
+		decode:    into(func(f *File) *List { return &f.Env }, (*parser).env),
 		normalize: func(f *File) any { return items(f.Env) }},
 	{Name: "labels", Applies: ForAll, Doc: "a map of image labels, replacing the inherited ones",
 		decode: func(p *parser, f *File, n *yaml.Node, field string) error { return p.labels(f, n, field) },
@@ -258,10 +249,7 @@ var topKeys = []Key{
 			return m
 		}},
 	{Name: "ports", Applies: ForAll, Doc: "exposed ports, a map or a list; 80 means 80/tcp",
-		decode: func(p *parser, f *File, n *yaml.Node, field string) (err error) {
-			f.Ports, err = p.ports(n, field)
-			return err
-		},
+		decode:    into(func(f *File) *List { return &f.Ports }, (*parser).ports),
 		normalize: func(f *File) any { return items(f.Ports) }},
 	// mock.deps also counts as a package to copy from for paths, whatever
 	// the type, as it always has.
@@ -297,18 +285,12 @@ var topKeys = []Key{
 	{Name: "charsets", Applies: ForAll, Doc: "the charsets iconv can convert when a program calls iconv_open; [] brings none",
 		decode: listKey(func(f *File) *List { return &f.Charsets }, false, checkCharset), normalize: func(f *File) any { return items(f.Charsets) }},
 	{Name: "dlopen", Applies: ForAll, Doc: "the lowest .note.dlopen priority that joins the closure (default required)",
-		decode: func(p *parser, f *File, n *yaml.Node, field string) (err error) {
-			f.Dlopen, err = p.dlopenLevel(n, field)
-			return err
-		},
+		decode:    into(func(f *File) *String { return &f.Dlopen }, (*parser).dlopenLevel),
 		normalize: func(f *File) any { return text(f.Dlopen.Value) }},
 	{Name: "cacerts", Applies: ForAll, Doc: "false keeps the CA bundle out",
 		decode: boolKey(func(f *File) *Bool { return &f.CACerts }), normalize: func(f *File) any { return setFlag(f.CACerts) }},
 	{Name: "probe", Applies: ForAll, Doc: "commands run against the finished image during the build",
-		decode: func(p *parser, f *File, n *yaml.Node, field string) (err error) {
-			f.Probes, err = p.probes(n, field)
-			return err
-		},
+		decode: into(func(f *File) *[]Probe { return &f.Probes }, (*parser).probes),
 		normalize: func(f *File) any {
 			if len(f.Probes) == 0 {
 				return nil
