@@ -149,3 +149,42 @@ func TestLock(t *testing.T) {
 		t.Errorf("checksum mismatch: %v\n%s", err, tail(out, 30))
 	}
 }
+
+// TestLockLocalFile: smith.lock pins the bytes of the build context's RPM
+// files too, so a rebuilt file fails a locked build by name instead of
+// slipping in under the lock.
+func TestLockLocalFile(t *testing.T) {
+	requireE2E(t)
+	p := rpmProject(t, "package: ./rpms/*.rpm\ninstaller_repos: false\nlocalpkg_gpgcheck: false\n"+
+		"paths: [/usr/bin/smith-local]\ncmd: [/usr/bin/smith-local]\n", nil)
+	fx := getRPMFixtures(t)
+	must(t, os.MkdirAll(filepath.Join(p.dir, "rpms"), 0o755))
+	mustRun(t, "sh", "-c", "cp "+fx.dir+"/local/smith-local-*.rpm "+fx.dir+"/repo/smith-libgreet-*.x86_64.rpm "+
+		fx.dir+"/repo/smith-ldso-*.x86_64.rpm "+fx.dir+"/repo/smith-filesystem-*.x86_64.rpm "+filepath.Join(p.dir, "rpms")+"/")
+	out, err := buildctl(t, append([]string{"build", "--progress=plain", "--frontend", "gateway.v0", "--opt", "source=" + testEnv.frontend,
+		"--local", "context=" + p.dir, "--local", "dockerfile=" + p.dir, "--opt", "filename=smith.yaml",
+		"--opt", "smith-lock=1", "--output", "type=local,dest=" + p.dir}, installerOpt()...)...)
+	if err != nil {
+		t.Fatalf("locking: %v\n%s", err, out)
+	}
+	b, err := os.ReadFile(filepath.Join(p.dir, "smith.lock"))
+	must(t, err)
+	if !regexp.MustCompile(`"path":"rpms/smith-local-1\.0-1\.el9\.x86_64\.rpm","size":\d+,"sha256":"[0-9a-f]{64}"`).Match(b) {
+		t.Fatalf("the local file is not pinned:\n%s", b)
+	}
+	img, out := p.build(t, installerOpt()...)
+	if !strings.Contains(out, "installing 4 locked packages with rpm") {
+		t.Errorf("not a locked build:\n%s", out)
+	}
+	if stdout, _, err := img.run(t); err != nil || stdout != "Hello from libgreet.so.1, smith-local!\n" {
+		t.Fatalf("locked image: %v %q", err, stdout)
+	}
+	// The file is rebuilt (here: other bytes under the same name).
+	local, err := filepath.Glob(filepath.Join(p.dir, "rpms/smith-local-*.rpm"))
+	must(t, err)
+	mustRun(t, "sh", "-c", "cp "+fx.dir+"/repo/smith-hello-1.0-1.el9.x86_64.rpm "+local[0])
+	if _, out, err := p.tryBuild(t, installerOpt()...); err == nil ||
+		!strings.Contains(out, "smith.lock: smith-local-0:1.0-1.el9.x86_64: rpms/smith-local-1.0-1.el9.x86_64.rpm is not the file the lock pinned") {
+		t.Errorf("a rebuilt local RPM under the lock: %v\n%s", err, tail(out, 30))
+	}
+}

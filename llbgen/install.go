@@ -440,7 +440,11 @@ func lockedInstall(s *script, f *config.File, pkgs []lock.Package, keys []string
 		// spaces); the file name is fixed.
 		file := fmt.Sprintf("%s/%d/%s", lockedDir, i, lock.RPMFileName)
 		if p.URL == "" {
+			// A file of the build context: BuildKit checked no
+			// checksum, so the script does.
 			file = installContext + "/" + p.Path
+			s.line(fmt.Sprintf(`echo '%s  %s' | sha256sum -c --status || { echo 'smith.lock: %s: %s is not the file the lock pinned (its sha256 differs); refresh the lock with --opt smith-lock=1' >&2; exit 1; }`,
+				p.SHA256, file, p.NEVRA, p.Path))
 		}
 		s.line(fmt.Sprintf("set -- \"$@\" '%s'", file))
 		gpg, known := check[p.Repo]

@@ -1,7 +1,7 @@
 # Written by smith: resolve the transaction dnf would install, without
 # installing it, and print every package with where to fetch it and its
 # checksum from the repository metadata (smith.lock).
-import argparse, json, sys
+import argparse, hashlib, json, os, sys
 
 import dnf
 import dnf.rpm
@@ -59,6 +59,14 @@ for p in sorted(base.transaction.install_set, key=lambda p: str(p)):
     entry = {"nevra": nevra, "repo": p.reponame}
     if p.reponame == hawkey.CMDLINE_REPO_NAME:
         entry["path"] = p.location[len(a.context) + 1:] if p.location.startswith(a.context + "/") else p.location
+        # A local file has no repository checksum: pin its bytes, so a
+        # rebuilt RPM of the build context makes the lock fail, not drift.
+        h = hashlib.sha256()
+        with open(p.location, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+        entry["size"] = os.path.getsize(p.location)
+        entry["sha256"] = h.hexdigest()
     else:
         url = p.remote_location()
         if url.startswith("file://" + a.context + "/"):

@@ -88,12 +88,16 @@ func Parse(b []byte) (*Lock, error) {
 				return nil, fmt.Errorf("%s: %s: path %q has characters a build-context path may not", FileName, p.NEVRA, p.Path)
 			case p.Path == "" && !urlRE.MatchString(p.URL):
 				return nil, fmt.Errorf("%s: %s: url %q is not a plain http(s) URL", FileName, p.NEVRA, p.URL)
+			case p.Path == "" && !config.IsURL(p.URL):
+				return nil, fmt.Errorf("%s: %s: a package needs an http(s) url or a path", FileName, p.NEVRA)
+			case len(p.SHA256) != 64 || strings.Trim(p.SHA256, "0123456789abcdef") != "":
+				// Local files too: the lock pins their bytes, so a
+				// rebuilt RPM of the build context is noticed.
+				return nil, fmt.Errorf("%s: %s: needs a sha256 (64 hex digits); a lock written before smith pinned local files has none: refresh it with --opt smith-lock=1", FileName, p.NEVRA)
 			case p.Path != "":
 				if _, err := config.ContextPath(p.Path); err != nil {
 					return nil, fmt.Errorf("%s: %s: path %v", FileName, p.NEVRA, err)
 				}
-			case !config.IsURL(p.URL) || len(p.SHA256) != 64 || strings.Trim(p.SHA256, "0123456789abcdef") != "":
-				return nil, fmt.Errorf("%s: %s: a package needs an http(s) url and a sha256 (64 hex digits), or a path", FileName, p.NEVRA)
 			}
 		}
 	}

@@ -39,7 +39,7 @@ func TestRenderParse(t *testing.T) {
 	sum := strings.Repeat("a", 64)
 	l := &Lock{Version: Version, Input: "sha256:x", Installer: "i@sha256:y", Arches: map[string][]Package{
 		"x86_64":  {{NEVRA: "b-0:1-1.x86_64", Repo: "r", URL: "https://r/b.rpm", SHA256: sum}, {NEVRA: "a-0:1-1.x86_64", Repo: "r", URL: "https://r/a.rpm", SHA256: sum}},
-		"aarch64": {{NEVRA: "l-0:1-1.aarch64", Repo: "@commandline", Path: "rpms/l.rpm"}},
+		"aarch64": {{NEVRA: "l-0:1-1.aarch64", Repo: "@commandline", Path: "rpms/l.rpm", SHA256: sum}},
 	}}
 	out := string(l.Render())
 	if strings.Index(out, `"aarch64"`) > strings.Index(out, `"x86_64"`) || strings.Index(out, "a-0:1-1") > strings.Index(out, "b-0:1-1") {
@@ -55,7 +55,8 @@ func TestRenderParse(t *testing.T) {
 	for bad, want := range map[string]string{
 		`{"version": 2, "input": "x", "arches": {}}`: "version 2, want 1",
 		`{"version": 1, "input": "x", "arches": {"x86_64": [{"nevra": "a-0:1-1.x86_64", "repo": "r", "url": "ftp://x", "sha256": "` + sum + `"}]}}`:               "is not a plain http(s) URL",
-		`{"version": 1, "input": "x", "arches": {"x86_64": [{"nevra": "a-0:1-1.x86_64", "repo": "r", "path": "../x.rpm"}]}}`:                                      "leaves the build context",
+		`{"version": 1, "input": "x", "arches": {"x86_64": [{"nevra": "a-0:1-1.x86_64", "repo": "r", "path": "../x.rpm", "sha256": "` + sum + `"}]}}`:             "leaves the build context",
+		`{"version": 1, "input": "x", "arches": {"x86_64": [{"nevra": "a-0:1-1.x86_64", "repo": "@commandline", "path": "rpms/a.rpm"}]}}`:                         "needs a sha256",
 		`{"version": 1, "input": "x", "arches": {"x86_64": [{"nevra": "evil'; id; echo '", "repo": "r", "url": "https://r/a.rpm", "sha256": "` + sum + `"}]}}`:    "is not a NEVRA",
 		`{"version": 1, "input": "x", "arches": {"x86_64": [{"nevra": "a-0:1-1.x86_64", "repo": "r", "url": "https://r/x';id;'.rpm", "sha256": "` + sum + `"}]}}`: "is not a plain http(s) URL",
 		`{"version": 1, "input": "x", "arches": {"x86_64": [{"nevra": "a-0:1-1.x86_64", "repo": "r'", "url": "https://r/a.rpm", "sha256": "` + sum + `"}]}}`:      "is not a repository id",
