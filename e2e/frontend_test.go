@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -214,5 +215,34 @@ func TestBuildxCheck(t *testing.T) {
 	out, err := check("type: oci\npackage: $BASE\npahts: [/usr/bin/cat]\n")
 	if err == nil || !strings.Contains(out, `unknown key "pahts" (did you mean "paths"?)`) {
 		t.Errorf("--check of a bad smith.yaml: %v\n%s", err, out)
+	}
+}
+
+// TestCheckInvalid: every smith.yaml the config tests refuse
+// (config/testdata/invalid.json) is refused by `docker buildx build
+// --check` too, without building, with the same message and position. The
+// frontend comes from BUILDKIT_SYNTAX, so the files' lines are the tests'.
+func TestCheckInvalid(t *testing.T) {
+	requireE2E(t)
+	b, err := os.ReadFile(filepath.Join(testEnv.root, "config/testdata/invalid.json"))
+	must(t, err)
+	var cases []struct{ Name, YAML, Err string }
+	must(t, json.Unmarshal(b, &cases))
+	if len(cases) < 70 {
+		t.Fatalf("only %d cases", len(cases))
+	}
+	for _, tc := range cases {
+		t.Run(tc.Name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			must(t, os.WriteFile(filepath.Join(dir, "smith.yaml"), []byte(tc.YAML), 0o644))
+			cmd := exec.Command("docker", "buildx", "build", "--builder", "smith", "--check",
+				"--build-arg", "BUILDKIT_SYNTAX="+testEnv.frontend, "-f", "smith.yaml", ".")
+			cmd.Dir = dir
+			out, err := cmd.CombinedOutput()
+			if err == nil || !strings.Contains(string(out), tc.Err) {
+				t.Errorf("--check: %v; output lacks %q:\n%s", err, tc.Err, tail(string(out), 20))
+			}
+		})
 	}
 }
