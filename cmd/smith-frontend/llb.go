@@ -13,8 +13,7 @@ import (
 	"github.com/containerd/platforms"
 	"github.com/moby/buildkit/client/llb"
 
-	"github.com/smithbuild/smith/config"
-	"github.com/smithbuild/smith/llbgen"
+	"github.com/smithbuild/smith/frontend"
 )
 
 // defaultImage is the frontend image the offline LLB runs the helper from;
@@ -31,7 +30,7 @@ the image config (--image-config) holds only what smith.yaml sets. Image
 archives in the build context need the frontend.
 `
 
-func runLLB(args []string, stdout io.Writer) error {
+func runLLB(args []string, stdout, stderr io.Writer) error {
 	fl := flag.NewFlagSet("llb", flag.ContinueOnError)
 	fl.Usage = func() { fmt.Fprint(os.Stderr, llbUsage); fl.PrintDefaults() }
 	helper := fl.String("helper-image", defaultImage, "the smith frontend image to run the trace helper from")
@@ -53,60 +52,12 @@ func runLLB(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	f, err := config.Parse(filepath.Base(file), data)
-	if err != nil {
-		return err
-	}
 	p, err := platforms.Parse(*platform)
 	if err != nil {
 		return fmt.Errorf("--platform: %w", err)
 	}
 	p = platforms.Normalize(p)
-	opt := llbgen.Options{
-		Platform: p,
-		Source:   llb.Scratch(),
-		Helper:   llb.Image(*helper),
-		Context:  llb.Local("context", llb.IncludePatterns([]string{"rootfs"})),
-	}
-	// image resolves an image named in smith.yaml; offline, archives in the
-	// build context cannot be read.
-	image := func(item config.String, field string) (llb.State, error) {
-		if _, ok := llbgen.ParseArchive(item.Value); ok {
-			return llb.State{}, &config.Error{File: f.Name, Pos: item.Pos, Field: field,
-				Msg: "an image archive needs the frontend to read it: build with the frontend, not offline LLB"}
-		}
-		src, err := llbgen.ImageSource(item.Value)
-		if err != nil {
-			return llb.State{}, &config.Error{File: f.Name, Pos: item.Pos, Field: field, Msg: err.Error()}
-		}
-		return llb.Image(src.Ref, llb.Platform(p)), nil
-	}
-	switch {
-	case f.Type.Value == config.TypeMock:
-		installer := f.Installer
-		if installer.Value == "" {
-			installer.Value = llbgen.DefaultInstaller
-		}
-		if opt.Install.Installer, err = image(installer, "installer"); err != nil {
-			return err
-		}
-		opt.Install.Context = llb.Scratch()
-		if files := llbgen.ContextFiles(f); len(files) > 0 {
-			opt.Install.Context = llb.Local("context", llb.IncludePatterns(files))
-		}
-	case len(f.Package.Items) > 0:
-		if opt.Source, err = image(f.Package.Items[0], "package"); err != nil {
-			return err
-		}
-	}
-	if f.Parent.Value != "" {
-		parent, err := image(f.Parent, "parent")
-		if err != nil {
-			return err
-		}
-		opt.Parent = &parent
-	}
-	gen, err := llbgen.Generate(f, opt)
+	gen, err := frontend.Offline{Helper: llb.Image(*helper), Warnings: stderr}.Generate(context.Background(), filepath.Base(file), data, p)
 	if err != nil {
 		return err
 	}
