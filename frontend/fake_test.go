@@ -14,6 +14,7 @@ import (
 	"github.com/moby/buildkit/client/llb/sourceresolver"
 	"github.com/moby/buildkit/frontend/dockerui"
 	"github.com/moby/buildkit/frontend/gateway/client"
+	"github.com/moby/buildkit/solver/errdefs"
 	"github.com/moby/buildkit/solver/pb"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	digest "github.com/opencontainers/go-digest"
@@ -277,4 +278,38 @@ func mustJSON(v any) []byte {
 		panic(err)
 	}
 	return b
+}
+
+// checkErr fails t unless err starts with want and, when line is not 0,
+// carries that line of smith.yaml as its source; with want empty, unless
+// err is nil. It reports whether an error was wanted, which ends the case.
+func checkErr(t *testing.T, err error, want string, line int32) bool {
+	t.Helper()
+	if want == "" {
+		if err != nil {
+			t.Fatal(err)
+		}
+		return false
+	}
+	if err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Fatalf("err = %v, want prefix %q", err, want)
+	}
+	srcs := errdefs.Sources(err)
+	if line != 0 && (len(srcs) != 1 || srcs[0].Ranges[0].Start.Line != line || srcs[0].Info.Filename != "smith.yaml") {
+		t.Errorf("sources = %+v, want line %d of smith.yaml", srcs, line)
+	}
+	return true
+}
+
+// checkOps fails t for each prefix that no op line of st for p starts
+// with, and returns the op lines.
+func checkOps(t *testing.T, st llb.State, p ocispecs.Platform, prefixes ...string) []string {
+	t.Helper()
+	ops := stateOps(t, st, p)
+	for _, want := range prefixes {
+		if !hasOp(ops, want) {
+			t.Errorf("no op %q in\n%s", want, strings.Join(ops, "\n"))
+		}
+	}
+	return ops
 }

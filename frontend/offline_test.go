@@ -35,21 +35,10 @@ func TestOffline(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var warnings bytes.Buffer
 			gen, err := Offline{Helper: helperImage, Warnings: &warnings}.Generate(context.Background(), "smith.yaml", []byte(tc.yaml), amd64)
-			if tc.err != "" {
-				if err == nil || !strings.HasPrefix(err.Error(), tc.err) {
-					t.Fatalf("err = %v, want prefix %q", err, tc.err)
-				}
+			if checkErr(t, err, tc.err, 0) {
 				return
 			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			ops := stateOps(t, gen.State, amd64)
-			for _, want := range tc.ops {
-				if !hasOp(ops, want) {
-					t.Errorf("no op %q in\n%s", want, strings.Join(ops, "\n"))
-				}
-			}
+			checkOps(t, gen.State, amd64, tc.ops...)
 			if !strings.HasPrefix(warnings.String(), tc.warning) || (tc.warning == "") != (warnings.Len() == 0) {
 				t.Errorf("warnings %q, want %q", warnings.String(), tc.warning)
 			}

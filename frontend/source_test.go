@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/moby/buildkit/solver/errdefs"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 
@@ -219,24 +218,10 @@ func TestSources(t *testing.T) {
 			}
 			b := prepared(t, r, tc.yaml, o)
 			gen, sources, err := b.generate(context.Background(), amd64)
-			if tc.err != "" {
-				if err == nil || !strings.HasPrefix(err.Error(), tc.err) {
-					t.Fatalf("err = %v, want prefix %q", err, tc.err)
-				}
-				if srcs := errdefs.Sources(err); tc.line != 0 && (len(srcs) != 1 || srcs[0].Ranges[0].Start.Line != tc.line) {
-					t.Errorf("sources = %+v, want line %d", srcs, tc.line)
-				}
+			if checkErr(t, err, tc.err, tc.line) {
 				return
 			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			ops := stateOps(t, gen.State, amd64)
-			for _, want := range tc.ops {
-				if !hasOp(ops, want) {
-					t.Errorf("no op %q in\n%s", want, strings.Join(ops, "\n"))
-				}
-			}
+			checkOps(t, gen.State, amd64, tc.ops...)
 			if tc.sources != nil && !slices.Equal(sources, tc.sources) {
 				t.Errorf("sources = %+v, want %+v", sources, tc.sources)
 			}
