@@ -31,10 +31,10 @@ var Version = "dev"
 // DefaultFilename is read when the client names no file (-f / filename).
 const DefaultFilename = "smith.yaml"
 
-// Options are a build's settings, as the client gave them; Build reads
+// options are a build's settings, as the client gave them; Build reads
 // them through dockerui. The zero value builds for the target platform
 // alone, with no build-args.
-type Options struct {
+type options struct {
 	// Filename names smith.yaml (-f, filename).
 	Filename string
 	// Opts are the client's frontend options (smith-lock, context:NAME).
@@ -76,7 +76,7 @@ func Build(ctx context.Context, c client.Client) (*client.Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", opts["filename"], err)
 	}
-	b, err := newBuild(ctx, gateway{Client: c, bc: bc}, src, options(bc))
+	b, err := newBuild(ctx, gateway{Client: c, bc: bc}, src, optionsOf(bc))
 	if err != nil {
 		return nil, err
 	}
@@ -133,7 +133,7 @@ func Build(ctx context.Context, c client.Client) (*client.Result, error) {
 // what prepare resolved once for every platform.
 type build struct {
 	r     Resolver
-	o     Options
+	o     options
 	src   *dockerui.Source
 	f     *config.File
 	epoch time.Time
@@ -147,7 +147,7 @@ type build struct {
 
 // newBuild parses and checks smith.yaml and the build-args: everything
 // that needs nothing fetched, so that --check reports it.
-func newBuild(ctx context.Context, r Resolver, src *dockerui.Source, o Options) (*build, error) {
+func newBuild(ctx context.Context, r Resolver, src *dockerui.Source, o options) (*build, error) {
 	name := path.Base(o.Filename)
 	limits, err := parseLimits(o.BuildArgs)
 	if err != nil {

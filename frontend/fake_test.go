@@ -177,12 +177,12 @@ func source(yaml string, warned *[]string) *dockerui.Source {
 var amd64 = ocispecs.Platform{OS: "linux", Architecture: "amd64"}
 
 // testOptions builds on amd64.
-func testOptions() Options {
-	return Options{Filename: "smith.yaml", BuildPlatform: amd64}
+func testOptions() options {
+	return options{Filename: "smith.yaml", BuildPlatform: amd64}
 }
 
 // prepared is a build of yaml through r, ready for its platforms.
-func prepared(t *testing.T, r Resolver, yaml string, o Options) *build {
+func prepared(t *testing.T, r Resolver, yaml string, o options) *build {
 	t.Helper()
 	b, err := newBuild(context.Background(), r, source(yaml, nil), o)
 	if err != nil {

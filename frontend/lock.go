@@ -22,7 +22,7 @@ import (
 // lockMode reads how the build treats smith.lock: "write" (--opt
 // smith-lock=1, or the build-arg SMITH_LOCK=1 for buildx), "ignore", or
 // "" (use it when the build context has one).
-func lockMode(o Options) (string, error) {
+func lockMode(o options) (string, error) {
 	v := o.Opts["smith-lock"]
 	if v == "" {
 		v = o.BuildArgs["SMITH_LOCK"]

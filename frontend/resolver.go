@@ -105,10 +105,10 @@ func (g gateway) ReadFile(ctx context.Context, name string) ([]byte, error) {
 	return b, nil
 }
 
-// options reads a build's settings from dockerui.
-func options(bc *dockerui.Client) Options {
+// optionsOf reads a build's settings from dockerui.
+func optionsOf(bc *dockerui.Client) options {
 	opts := bc.BuildOpts().Opts
-	return Options{
+	return options{
 		Filename:        opts["filename"],
 		Opts:            opts,
 		BuildArgs:       bc.BuildArgs,
@@ -149,7 +149,7 @@ func (o Offline) Generate(ctx context.Context, name string, data []byte, target 
 			}
 		},
 	}
-	b, err := newBuild(ctx, o, src, Options{Filename: name})
+	b, err := newBuild(ctx, o, src, options{Filename: name})
 	if err != nil {
 		return nil, err
 	}

@@ -37,7 +37,7 @@ func TestSources(t *testing.T) {
 	base := testDigest("base")
 	for _, tc := range []struct {
 		name, yaml string
-		setup      func(r *fakeResolver, o *Options)
+		setup      func(r *fakeResolver, o *options)
 		// ops are prefixes of op lines the image's LLB must have.
 		ops        []string
 		sources    []manifest.Source
@@ -48,7 +48,7 @@ func TestSources(t *testing.T) {
 	}{{
 		name: "registry image",
 		yaml: "package: docker.io/library/debian:12\npaths: [/usr/bin/cat]\n",
-		setup: func(r *fakeResolver, _ *Options) {
+		setup: func(r *fakeResolver, _ *options) {
 			r.images["docker.io/library/debian:12"] = fakeImage{digest: debian, config: imageConfig("/from-debian")}
 		},
 		ops:        []string{"source docker-image://docker.io/library/debian@" + debian.String() + " [[smith] pull docker.io/library/debian:12]"},
@@ -58,7 +58,7 @@ func TestSources(t *testing.T) {
 	}, {
 		name: "short reference, no digest from the registry",
 		yaml: "package: debian/x\npaths: [/a]\n",
-		setup: func(r *fakeResolver, _ *Options) {
+		setup: func(r *fakeResolver, _ *options) {
 			r.images["docker.io/debian/x:latest"] = fakeImage{}
 		},
 		ops:      []string{"source docker-image://docker.io/debian/x:latest"},
@@ -67,7 +67,7 @@ func TestSources(t *testing.T) {
 	}, {
 		name: "smith's URL form",
 		yaml: "package: https://u:p@registry-1.docker.io/library/debian:12\npaths: [/a]\n",
-		setup: func(r *fakeResolver, _ *Options) {
+		setup: func(r *fakeResolver, _ *options) {
 			r.images["docker.io/library/debian:12"] = fakeImage{digest: debian}
 		},
 		ops:      []string{"source docker-image://docker.io/library/debian@" + debian.String()},
@@ -79,14 +79,14 @@ func TestSources(t *testing.T) {
 	}, {
 		name: "undecodable image config",
 		yaml: "package: registry.test/x:1\npaths: [/a]\n",
-		setup: func(r *fakeResolver, _ *Options) {
+		setup: func(r *fakeResolver, _ *options) {
 			r.images["registry.test/x:1"] = fakeImage{raw: []byte("{")}
 		},
 		err: "smith.yaml:1:10: package: decoding the config of image registry.test/x:1: ", line: 1,
 	}, {
 		name: "named context",
 		yaml: "type: oci\npackage: base\npaths: [/a]\n",
-		setup: func(r *fakeResolver, _ *Options) {
+		setup: func(r *fakeResolver, _ *options) {
 			r.contexts = map[string]fakeImage{"base": {config: imageConfig("/from-context")}}
 		},
 		ops:        []string{"source docker-image://ctx.test/base:latest"},
@@ -95,14 +95,14 @@ func TestSources(t *testing.T) {
 	}, {
 		name: "named context fails",
 		yaml: "type: oci\npackage: base\npaths: [/a]\n",
-		setup: func(r *fakeResolver, _ *Options) {
+		setup: func(r *fakeResolver, _ *options) {
 			r.contexts = map[string]fakeImage{"base": {err: errors.New("no such context")}}
 		},
 		err: "smith.yaml:2:10: package: no such context", line: 2,
 	}, {
 		name: "archive in the build context",
 		yaml: "package: img.tar\npaths: [/a]\n",
-		setup: func(r *fakeResolver, _ *Options) {
+		setup: func(r *fakeResolver, _ *options) {
 			r.outputs[llbgen.ArchiveInspectFile] = archiveInspect(2, "/from-archive")
 		},
 		ops:        []string{"source local://context [[smith] load img.tar from the build context]"},
@@ -111,7 +111,7 @@ func TestSources(t *testing.T) {
 	}, {
 		name: "archive over the layer limit",
 		yaml: "package: img.tar\npaths: [/a]\n",
-		setup: func(r *fakeResolver, o *Options) {
+		setup: func(r *fakeResolver, o *options) {
 			r.outputs[llbgen.ArchiveInspectFile] = archiveInspect(3)
 			o.BuildArgs = map[string]string{"SMITH_MAX_LAYERS": "2"}
 		},
@@ -123,14 +123,14 @@ func TestSources(t *testing.T) {
 	}, {
 		name: "archive config not decodable",
 		yaml: "package: img.tar\npaths: [/a]\n",
-		setup: func(r *fakeResolver, _ *Options) {
+		setup: func(r *fakeResolver, _ *options) {
 			r.outputs[llbgen.ArchiveInspectFile] = []byte("{")
 		},
 		err: "smith.yaml:1:10: package: decoding the archive's image config: ", line: 1,
 	}, {
 		name: "archive solve fails",
 		yaml: "package: img.tar\npaths: [/a]\n",
-		setup: func(r *fakeResolver, _ *Options) {
+		setup: func(r *fakeResolver, _ *options) {
 			r.solveErr = errors.New("no space left")
 		},
 		err: "smith.yaml:1:10: package: no space left", line: 1,
@@ -150,7 +150,7 @@ func TestSources(t *testing.T) {
 	}, {
 		name: "installer from smith.yaml",
 		yaml: "package: httpd\ninstaller: registry.test/fedora:40\npaths: [/a]\n",
-		setup: func(r *fakeResolver, _ *Options) {
+		setup: func(r *fakeResolver, _ *options) {
 			r.images["registry.test/fedora:40"] = fakeImage{digest: base}
 		},
 		sources:  []manifest.Source{{Kind: "installer", Name: "registry.test/fedora@" + base.String()}},
@@ -158,7 +158,7 @@ func TestSources(t *testing.T) {
 	}, {
 		name: "installer named context",
 		yaml: "package: httpd\npaths: [/a]\n",
-		setup: func(r *fakeResolver, _ *Options) {
+		setup: func(r *fakeResolver, _ *options) {
 			r.contexts = map[string]fakeImage{llbgen.InstallerContext: {}}
 		},
 		ops:     []string{"source docker-image://ctx.test/installer:latest"},
@@ -166,14 +166,14 @@ func TestSources(t *testing.T) {
 	}, {
 		name: "installer named context fails",
 		yaml: "package: httpd\npaths: [/a]\n",
-		setup: func(r *fakeResolver, _ *Options) {
+		setup: func(r *fakeResolver, _ *options) {
 			r.contexts = map[string]fakeImage{llbgen.InstallerContext: {err: errors.New("bad context")}}
 		},
 		err: "bad context",
 	}, {
 		name: "default installer fails",
 		yaml: "package: httpd\npaths: [/a]\n",
-		setup: func(r *fakeResolver, _ *Options) {
+		setup: func(r *fakeResolver, _ *options) {
 			delete(r.images, "docker.io/library/oraclelinux:9")
 		},
 		// The default installer has no line of its own: it points at package.
@@ -181,7 +181,7 @@ func TestSources(t *testing.T) {
 	}, {
 		name: "parent image",
 		yaml: "package: debian/x:1\nparent: base:1\npaths: [/a]\n",
-		setup: func(r *fakeResolver, _ *Options) {
+		setup: func(r *fakeResolver, _ *options) {
 			r.images["docker.io/debian/x:1"] = fakeImage{}
 			r.images["docker.io/library/base:1"] = fakeImage{digest: base, config: imageConfig("/from-parent")}
 		},
@@ -195,7 +195,7 @@ func TestSources(t *testing.T) {
 	}, {
 		name: "parent archive, layer by layer",
 		yaml: "package: debian/x:1\nparent: base.tar.gz\npaths: [/a]\n",
-		setup: func(r *fakeResolver, _ *Options) {
+		setup: func(r *fakeResolver, _ *options) {
 			r.images["docker.io/debian/x:1"] = fakeImage{}
 			r.outputs[llbgen.ArchiveInspectFile] = archiveInspect(2, "/from-parent-archive")
 		},
@@ -205,7 +205,7 @@ func TestSources(t *testing.T) {
 	}, {
 		name: "parent fails",
 		yaml: "package: debian/x:1\nparent: base:1\npaths: [/a]\n",
-		setup: func(r *fakeResolver, _ *Options) {
+		setup: func(r *fakeResolver, _ *options) {
 			r.images["docker.io/debian/x:1"] = fakeImage{}
 		},
 		err: "smith.yaml:2:9: parent: resolving image docker.io/library/base:1", line: 2,
