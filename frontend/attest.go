@@ -4,16 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"time"
 
 	intoto "github.com/in-toto/in-toto-golang/in_toto"
 	"github.com/moby/buildkit/client/llb"
-	"github.com/moby/buildkit/frontend/dockerui"
 	"github.com/moby/buildkit/frontend/gateway/client"
 	gatewaypb "github.com/moby/buildkit/frontend/gateway/pb"
 	"github.com/moby/buildkit/solver/result"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/smithbuild/smith/config"
 	"github.com/smithbuild/smith/llbgen"
 	"github.com/smithbuild/smith/manifest"
 )
@@ -25,9 +24,8 @@ const sbomFile = "/sbom.spdx.json"
 // package manifest (always for RPM builds; for other sources when they had
 // a package database), and, when the client asked for an SBOM (--sbom,
 // attest:sbom), smith's own SPDX document, so BuildKit runs no scanner.
-func attestations(ctx context.Context, c client.Client, bc *dockerui.Client, manifestState llb.State,
-	p ocispecs.Platform, rpm bool, epoch time.Time, sources []manifest.Source) ([]client.Attestation, error) {
-	ref, err := solveRef(ctx, c, manifestState, p, bc.CacheImports)
+func (b *build) attestations(ctx context.Context, manifestState llb.State, p ocispecs.Platform, sources []manifest.Source) ([]client.Attestation, error) {
+	ref, err := b.solveRef(ctx, manifestState, p)
 	if err != nil {
 		return nil, err
 	}
@@ -40,7 +38,7 @@ func attestations(ctx context.Context, c client.Client, bc *dockerui.Client, man
 		return nil, fmt.Errorf("decoding the package manifest: %w", err)
 	}
 	var out []client.Attestation
-	if rpm || len(m.Packages) > 0 {
+	if b.f.Type.Value == config.TypeMock || len(m.Packages) > 0 {
 		out = append(out, client.Attestation{
 			Kind:   gatewaypb.AttestationKind_InToto,
 			Ref:    ref,
@@ -48,17 +46,17 @@ func attestations(ctx context.Context, c client.Client, bc *dockerui.Client, man
 			InToto: result.InTotoAttestation{PredicateType: manifest.PredicateType},
 		})
 	}
-	if bc.SBOM == nil {
+	if !b.o.SBOM {
 		return out, nil
 	}
 	m.Sources = sources
-	doc, err := manifest.SPDX(&m, "smith-"+Version, epoch)
+	doc, err := manifest.SPDX(&m, "smith-"+Version, b.epoch)
 	if err != nil {
 		return nil, fmt.Errorf("writing the SBOM: %w", err)
 	}
-	sbom := llb.Scratch().File(llb.Mkfile(sbomFile, 0o644, doc, llb.WithCreatedTime(epoch)),
+	sbom := llb.Scratch().File(llb.Mkfile(sbomFile, 0o644, doc, llb.WithCreatedTime(b.epoch)),
 		llb.WithCustomName("[smith] SBOM from the package manifest"))
-	sref, err := solveRef(ctx, c, sbom, p, bc.CacheImports)
+	sref, err := b.solveRef(ctx, sbom, p)
 	if err != nil {
 		return nil, err
 	}

@@ -31,6 +31,35 @@ var Version = "dev"
 // DefaultFilename is read when the client names no file (-f / filename).
 const DefaultFilename = "smith.yaml"
 
+// options are a build's settings, as the client gave them; Build reads
+// them through dockerui. The zero value builds for the target platform
+// alone, with no build-args.
+type options struct {
+	// Filename names smith.yaml (-f, filename).
+	Filename string
+	// Opts are the client's frontend options (smith-lock, context:NAME).
+	Opts map[string]string
+	// BuildArgs are the client's build-args (SOURCE_DATE_EPOCH, limits,
+	// SMITH_LOCK).
+	BuildArgs map[string]string
+	// BuildPlatform is where helper steps run natively; zero means the
+	// target platform.
+	BuildPlatform ocispecs.Platform
+	// TargetPlatforms are the platforms smith.lock is written for; none
+	// means BuildPlatform.
+	TargetPlatforms []ocispecs.Platform
+	// Labels are the client's --label values.
+	Labels map[string]string
+	// NoCache marks every step as uncached (--no-cache).
+	NoCache bool
+	// CacheImports are the client's cache sources, for every solve.
+	CacheImports []client.CacheOptionsEntry
+	// SBOM asks for smith's SPDX document beside each image.
+	SBOM bool
+	// ResolveMode is the image resolve mode (default, pull or local).
+	ResolveMode string
+}
+
 // Build is the gateway entrypoint: smith.yaml in, one image per target
 // platform out.
 func Build(ctx context.Context, c client.Client) (*client.Result, error) {
@@ -47,8 +76,80 @@ func Build(ctx context.Context, c client.Client) (*client.Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", opts["filename"], err)
 	}
-	name := path.Base(opts["filename"])
-	limits, err := parseLimits(bc.BuildArgs)
+	b, err := newBuild(ctx, gateway{Client: c, bc: bc}, src, optionsOf(bc))
+	if err != nil {
+		return nil, err
+	}
+	// buildx --check: smith.yaml parsed and validated above, so there is
+	// nothing left to warn about. Other subrequests are refused by name.
+	if res, ok, err := bc.HandleSubrequest(ctx, dockerui.RequestHandler{
+		Lint: func(context.Context) (*lint.LintResults, error) { return &lint.LintResults{}, nil },
+	}); err != nil || ok {
+		return res, err
+	}
+	if err := b.prepare(ctx); err != nil {
+		return nil, err
+	}
+	if b.mode == "write" {
+		return b.writeLock(ctx)
+	}
+
+	var mu sync.Mutex
+	byPlatform := map[string][]client.Attestation{}
+
+	rb, err := bc.Build(ctx, func(ctx context.Context, p *ocispecs.Platform, _ int) (*dockerui.BuildResult, error) {
+		target := b.o.BuildPlatform
+		if p != nil {
+			target = *p
+		}
+		target = platforms.Normalize(target)
+		res, atts, err := b.platform(ctx, target)
+		if err != nil {
+			return nil, err
+		}
+		mu.Lock()
+		byPlatform[platforms.Format(target)] = atts
+		mu.Unlock()
+		return res, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = rb.EachPlatform(ctx, func(ctx context.Context, id string, p ocispecs.Platform) error {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, a := range byPlatform[platforms.Format(platforms.Normalize(p))] {
+			rb.AddAttestation(id, a)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return rb.Finalize()
+}
+
+// build is one smith.yaml on its way to images: what newBuild checked, and
+// what prepare resolved once for every platform.
+type build struct {
+	r     Resolver
+	o     options
+	src   *dockerui.Source
+	f     *config.File
+	epoch time.Time
+	mode  string // lockMode's
+
+	helper     llb.State  // holds the smith helper
+	rootfs     llb.State  // the build context's rootfs/
+	installCtx llb.State  // RPMs, repositories and keys from the build context
+	locked     *lock.Lock // smith.lock, when the build uses one
+}
+
+// newBuild parses and checks smith.yaml and the build-args: everything
+// that needs nothing fetched, so that --check reports it.
+func newBuild(ctx context.Context, r Resolver, src *dockerui.Source, o options) (*build, error) {
+	name := path.Base(o.Filename)
+	limits, err := parseLimits(o.BuildArgs)
 	if err != nil {
 		return nil, err
 	}
@@ -88,160 +189,132 @@ func Build(ctx context.Context, c client.Client) (*client.Result, error) {
 	}
 	// Build-args that need nothing fetched are checked before --check
 	// answers, too.
-	epoch, err := sourceDateEpoch(bc.BuildArgs)
+	epoch, err := sourceDateEpoch(o.BuildArgs)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := lockMode(bc); err != nil {
-		return nil, err
-	}
-	if _, _, err := archiveLimits(bc.BuildArgs); err != nil {
-		return nil, err
-	}
-	// buildx --check: smith.yaml parsed and validated above, so there is
-	// nothing left to warn about. Other subrequests are refused by name.
-	if res, ok, err := bc.HandleSubrequest(ctx, dockerui.RequestHandler{
-		Lint: func(context.Context) (*lint.LintResults, error) { return &lint.LintResults{}, nil },
-	}); err != nil || ok {
-		return res, err
-	}
-	helper, err := helperImage(ctx, c, bc)
+	mode, err := lockMode(o)
 	if err != nil {
 		return nil, err
 	}
-	buildCtx, err := bc.MainContext(ctx,
-		llb.IncludePatterns([]string{"rootfs"}),
-		llb.WithCustomName("[smith] load rootfs/ from the build context"))
-	if err != nil {
-		return nil, err
-	}
-	noCache := bc.IsNoCache("")
-	installCtx := llb.Scratch()
-	if files := llbgen.ContextFiles(f); len(files) > 0 {
-		st, err := bc.MainContext(ctx, llb.IncludePatterns(files),
-			llb.WithCustomName("[smith] load RPMs, repositories and keys from the build context"))
-		if err != nil {
-			return nil, err
-		}
-		installCtx = *st
-	}
-
-	mode, err := lockMode(bc)
-	if err != nil {
-		return nil, err
-	}
-	var locked *lock.Lock
 	if mode == "write" {
 		if err := f.Lockable(); err != nil {
 			return nil, withSource(err, src.SourceMap)
 		}
 	}
+	if _, _, err := archiveLimits(o.BuildArgs); err != nil {
+		return nil, err
+	}
+	return &build{r: r, o: o, src: src, f: f, epoch: epoch, mode: mode}, nil
+}
+
+// prepare loads what every platform shares: the helper, the build
+// context's files, and smith.lock.
+func (b *build) prepare(ctx context.Context) error {
+	helper, err := b.helperImage(ctx)
+	if err != nil {
+		return err
+	}
+	b.helper = *helper
+	if b.rootfs, err = b.r.Context(ctx, []string{"rootfs"}, "[smith] load rootfs/ from the build context"); err != nil {
+		return err
+	}
+	b.installCtx = llb.Scratch()
+	if files := llbgen.ContextFiles(b.f); len(files) > 0 {
+		if b.installCtx, err = b.r.Context(ctx, files, "[smith] load RPMs, repositories and keys from the build context"); err != nil {
+			return err
+		}
+	}
+	if b.f.Type.Value == config.TypeMock && b.mode == "" {
+		if b.locked, err = b.readLock(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// platform builds the image for one target platform: its filesystem,
+// image config and attestations, with smith.yaml's probes passed.
+func (b *build) platform(ctx context.Context, target ocispecs.Platform) (*dockerui.BuildResult, []client.Attestation, error) {
+	gen, sources, err := b.generate(ctx, target)
+	if err != nil {
+		return nil, nil, err
+	}
+	ref, err := b.solveRef(ctx, gen.State, target)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := b.runProbes(ctx, gen.Probes, target); err != nil {
+		return nil, nil, err
+	}
+	atts, err := b.attestations(ctx, gen.Manifest, target, sources)
+	if err != nil {
+		return nil, nil, err
+	}
+	epoch := b.epoch
+	return &dockerui.BuildResult{Reference: ref, Image: gen.Image, Epoch: &epoch}, atts, nil
+}
+
+// generate loads the images smith.yaml names for target and translates it
+// into LLB; sources name what was loaded, for the SBOM.
+func (b *build) generate(ctx context.Context, target ocispecs.Platform) (*llbgen.Result, []manifest.Source, error) {
+	f := b.f
+	var source llb.State
+	var img *dockerspec.DockerOCIImage
+	var installer llb.State
+	var origin string
+	var err error
+	var sources []manifest.Source
 	if f.Type.Value == config.TypeMock {
-		if mode == "write" {
-			return writeLock(ctx, c, bc, f, installCtx)
+		// The installer runs natively (dnf --forcearch) unless
+		// smith.yaml asks for emulation.
+		installer, origin, err = b.loadInstaller(ctx, llbgen.InstallPlatform(f, target, b.o.BuildPlatform))
+		sources = append(sources, manifest.Source{Kind: "installer", Name: origin})
+		for _, r := range f.Repos {
+			sources = append(sources, manifest.Source{Kind: "repository", Name: config.Redact(r.BaseURL.Value)})
 		}
-		if mode == "" {
-			if locked, err = readLock(ctx, c, bc); err != nil {
-				return nil, err
-			}
+	} else {
+		source, img, origin, err = b.loadSource(ctx, target)
+		if origin != "" {
+			sources = append(sources, manifest.Source{Kind: "image", Name: origin})
 		}
 	}
-
-	var mu sync.Mutex
-	byPlatform := map[string][]client.Attestation{}
-
-	rb, err := bc.Build(ctx, func(ctx context.Context, p *ocispecs.Platform, _ int) (*dockerui.BuildResult, error) {
-		target := bc.BuildPlatforms[0]
-		if p != nil {
-			target = *p
+	if err != nil {
+		return nil, nil, withSource(err, b.src.SourceMap)
+	}
+	parent, parentImg, parentOrigin, err := b.loadParent(ctx, target)
+	if err != nil {
+		return nil, nil, withSource(err, b.src.SourceMap)
+	}
+	if parentOrigin != "" {
+		sources = append(sources, manifest.Source{Kind: "parent", Name: parentOrigin})
+	}
+	install := llbgen.InstallInputs{Installer: installer, Context: b.installCtx}
+	if b.locked != nil {
+		if install.Locked, err = lockedPackages(b.locked, f, target); err != nil {
+			return nil, nil, err
 		}
-		target = platforms.Normalize(target)
-		var source llb.State
-		var img *dockerspec.DockerOCIImage
-		var installer llb.State
-		var origin string
-		var err error
-		var sources []manifest.Source
-		if f.Type.Value == config.TypeMock {
-			// The installer runs natively (dnf --forcearch) unless
-			// smith.yaml asks for emulation.
-			installer, origin, err = loadInstaller(ctx, c, bc, f, llbgen.InstallPlatform(f, target, bc.BuildPlatforms[0]))
-			sources = append(sources, manifest.Source{Kind: "installer", Name: origin})
-			for _, r := range f.Repos {
-				sources = append(sources, manifest.Source{Kind: "repository", Name: config.Redact(r.BaseURL.Value)})
-			}
-		} else {
-			source, img, origin, err = loadSource(ctx, c, bc, *helper, f, target)
-			if origin != "" {
-				sources = append(sources, manifest.Source{Kind: "image", Name: origin})
-			}
-		}
-		if err != nil {
-			return nil, withSource(err, src.SourceMap)
-		}
-		parent, parentImg, parentOrigin, err := loadParent(ctx, c, bc, *helper, f, target)
-		if err != nil {
-			return nil, withSource(err, src.SourceMap)
-		}
-		if parentOrigin != "" {
-			sources = append(sources, manifest.Source{Kind: "parent", Name: parentOrigin})
-		}
-		install := llbgen.InstallInputs{Installer: installer, Context: installCtx}
-		if locked != nil {
-			if install.Locked, err = lockedPackages(locked, f, target); err != nil {
-				return nil, err
-			}
-		}
-		gen, err := llbgen.Generate(f, llbgen.Options{
-			Platform:      target,
-			BuildPlatform: bc.BuildPlatforms[0],
-			Source:        source,
-			SourceImage:   img,
-			Parent:        parent,
-			ParentImage:   parentImg,
-			Version:       Version,
-			Labels:        bc.Labels,
-			Install:       install,
-			Helper:        *helper,
-			Context:       *buildCtx,
-			Epoch:         epoch,
-			SourceMap:     src.SourceMap,
-			IgnoreCache:   noCache,
-		})
-		if err != nil {
-			return nil, withSource(err, src.SourceMap)
-		}
-		ref, err := solveRef(ctx, c, gen.State, target, bc.CacheImports)
-		if err != nil {
-			return nil, err
-		}
-		if err := runProbes(ctx, c, gen.Probes, target, bc.CacheImports); err != nil {
-			return nil, err
-		}
-		atts, err := attestations(ctx, c, bc, gen.Manifest, target, f.Type.Value == config.TypeMock, epoch, sources)
-		if err != nil {
-			return nil, err
-		}
-		mu.Lock()
-		byPlatform[platforms.Format(target)] = atts
-		mu.Unlock()
-		return &dockerui.BuildResult{Reference: ref, Image: gen.Image, Epoch: &epoch}, nil
+	}
+	gen, err := llbgen.Generate(f, llbgen.Options{
+		Platform:      target,
+		BuildPlatform: b.o.BuildPlatform,
+		Source:        source,
+		SourceImage:   img,
+		Parent:        parent,
+		ParentImage:   parentImg,
+		Version:       Version,
+		Labels:        b.o.Labels,
+		Install:       install,
+		Helper:        b.helper,
+		Context:       b.rootfs,
+		Epoch:         b.epoch,
+		SourceMap:     b.src.SourceMap,
+		IgnoreCache:   b.o.NoCache,
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, withSource(err, b.src.SourceMap)
 	}
-	err = rb.EachPlatform(ctx, func(ctx context.Context, id string, p ocispecs.Platform) error {
-		mu.Lock()
-		defer mu.Unlock()
-		for _, a := range byPlatform[platforms.Format(platforms.Normalize(p))] {
-			rb.AddAttestation(id, a)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return rb.Finalize()
+	return gen, sources, nil
 }
 
 func first(l config.List) config.String {
@@ -251,13 +324,19 @@ func first(l config.List) config.String {
 	return l.Items[0]
 }
 
+// solveRef solves a state on its own, with the build's cache sources, and
+// returns its single result.
+func (b *build) solveRef(ctx context.Context, st llb.State, p ocispecs.Platform) (client.Reference, error) {
+	return solveRef(ctx, b.r, st, p, b.o.CacheImports)
+}
+
 // solveRef solves a state on its own and returns its single result.
-func solveRef(ctx context.Context, c client.Client, st llb.State, p ocispecs.Platform, cache []client.CacheOptionsEntry) (client.Reference, error) {
+func solveRef(ctx context.Context, r Resolver, st llb.State, p ocispecs.Platform, cache []client.CacheOptionsEntry) (client.Reference, error) {
 	def, err := st.Marshal(ctx, llb.Platform(p))
 	if err != nil {
 		return nil, fmt.Errorf("marshaling LLB: %w", err)
 	}
-	res, err := c.Solve(ctx, client.SolveRequest{Definition: def.ToPB(), CacheImports: cache})
+	res, err := r.Solve(ctx, client.SolveRequest{Definition: def.ToPB(), CacheImports: cache})
 	if err != nil {
 		return nil, err
 	}
@@ -267,7 +346,7 @@ func solveRef(ctx context.Context, c client.Client, st llb.State, p ocispecs.Pla
 // runProbes solves smith.yaml's probe steps, all at once: each runs its
 // command against the finished image and fails the build when it does not
 // pass. Nothing of them reaches the image.
-func runProbes(ctx context.Context, c client.Client, probes []llb.State, p ocispecs.Platform, cache []client.CacheOptionsEntry) error {
+func (b *build) runProbes(ctx context.Context, probes []llb.State, p ocispecs.Platform) error {
 	if len(probes) == 0 {
 		return nil
 	}
@@ -279,7 +358,7 @@ func runProbes(ctx context.Context, c client.Client, probes []llb.State, p ocisp
 	if err != nil {
 		return fmt.Errorf("marshaling probes: %w", err)
 	}
-	_, err = c.Solve(ctx, client.SolveRequest{Definition: def.ToPB(), CacheImports: cache, Evaluate: true})
+	_, err = b.r.Solve(ctx, client.SolveRequest{Definition: def.ToPB(), CacheImports: b.o.CacheImports, Evaluate: true})
 	return err
 }
 

@@ -5,12 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"strings"
 
 	"github.com/containerd/platforms"
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/client/llb/sourceresolver"
-	"github.com/moby/buildkit/frontend/dockerui"
 	"github.com/moby/buildkit/frontend/gateway/client"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 
@@ -22,10 +22,10 @@ import (
 // lockMode reads how the build treats smith.lock: "write" (--opt
 // smith-lock=1, or the build-arg SMITH_LOCK=1 for buildx), "ignore", or
 // "" (use it when the build context has one).
-func lockMode(bc *dockerui.Client) (string, error) {
-	v := bc.BuildOpts().Opts["smith-lock"]
+func lockMode(o options) (string, error) {
+	v := o.Opts["smith-lock"]
 	if v == "" {
-		v = bc.BuildArgs["SMITH_LOCK"]
+		v = o.BuildArgs["SMITH_LOCK"]
 	}
 	switch strings.ToLower(v) {
 	case "":
@@ -39,47 +39,39 @@ func lockMode(bc *dockerui.Client) (string, error) {
 }
 
 // readLock returns the build context's smith.lock, or nil when it has none.
-func readLock(ctx context.Context, c client.Client, bc *dockerui.Client) (*lock.Lock, error) {
-	st, err := bc.MainContext(ctx, llb.IncludePatterns([]string{lock.FileName}),
-		llb.WithCustomName("[smith] load "+lock.FileName+" from the build context"))
-	if err != nil {
-		return nil, err
-	}
-	ref, err := solveRef(ctx, c, *st, bc.BuildPlatforms[0], nil)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := ref.StatFile(ctx, client.StatRequest{Path: lock.FileName}); err != nil {
+func (b *build) readLock(ctx context.Context) (*lock.Lock, error) {
+	data, err := b.r.ReadFile(ctx, lock.FileName)
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil // none
 	}
-	b, err := ref.ReadFile(ctx, client.ReadRequest{Filename: lock.FileName})
 	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", lock.FileName, err)
+		return nil, err
 	}
-	return lock.Parse(b)
+	return lock.Parse(data)
 }
 
 // writeLock resolves the transaction for every target platform, as the
 // build would, and returns smith.lock as the build's only file.
-func writeLock(ctx context.Context, c client.Client, bc *dockerui.Client, f *config.File, installCtx llb.State) (*client.Result, error) {
-	targets := bc.TargetPlatforms
+func (b *build) writeLock(ctx context.Context) (*client.Result, error) {
+	f := b.f
+	targets := b.o.TargetPlatforms
 	if len(targets) == 0 {
-		targets = []ocispecs.Platform{bc.BuildPlatforms[0]}
+		targets = []ocispecs.Platform{b.o.BuildPlatform}
 	}
 	l := &lock.Lock{Version: lock.Version, Input: lock.Input(f), Arches: map[string][]lock.Package{}}
 	for _, target := range targets {
 		target = platforms.Normalize(target)
-		installer, origin, err := loadInstaller(ctx, c, bc, f, llbgen.InstallPlatform(f, target, bc.BuildPlatforms[0]))
+		installer, origin, err := b.loadInstaller(ctx, llbgen.InstallPlatform(f, target, b.o.BuildPlatform))
 		if err != nil {
 			return nil, err
 		}
-		l.Installer = pinInstaller(ctx, c, bc, origin, target)
-		st, err := llbgen.Resolve(f, llbgen.Options{Platform: target, BuildPlatform: bc.BuildPlatforms[0],
-			Install: llbgen.InstallInputs{Installer: installer, Context: installCtx}, IgnoreCache: true})
+		l.Installer = b.pinInstaller(ctx, origin, target)
+		st, err := llbgen.Resolve(f, llbgen.Options{Platform: target, BuildPlatform: b.o.BuildPlatform,
+			Install: llbgen.InstallInputs{Installer: installer, Context: b.installCtx}, IgnoreCache: true})
 		if err != nil {
 			return nil, err
 		}
-		ref, err := solveRef(ctx, c, st, target, bc.CacheImports)
+		ref, err := b.solveRef(ctx, st, target)
 		if err != nil {
 			return nil, err
 		}
@@ -103,7 +95,7 @@ func writeLock(ctx context.Context, c client.Client, bc *dockerui.Client, f *con
 	if err != nil {
 		return nil, err
 	}
-	res, err := c.Solve(ctx, client.SolveRequest{Definition: def.ToPB(), Evaluate: true})
+	res, err := b.r.Solve(ctx, client.SolveRequest{Definition: def.ToPB(), Evaluate: true})
 	if err != nil {
 		return nil, err
 	}
@@ -131,12 +123,12 @@ func lockedPackages(l *lock.Lock, f *config.File, target ocispecs.Platform) ([]l
 // pinInstaller names the installer by digest: loadInstaller gives a pinned
 // reference, except for a named context, which is resolved here when it is
 // an image.
-func pinInstaller(ctx context.Context, c client.Client, bc *dockerui.Client, origin string, p ocispecs.Platform) string {
-	ref, ok := strings.CutPrefix(bc.BuildOpts().Opts["context:"+llbgen.InstallerContext], "docker-image://")
+func (b *build) pinInstaller(ctx context.Context, origin string, p ocispecs.Platform) string {
+	ref, ok := strings.CutPrefix(b.o.Opts["context:"+llbgen.InstallerContext], "docker-image://")
 	if !strings.HasPrefix(origin, "build context") || !ok {
 		return origin
 	}
-	_, dgst, _, err := c.ResolveImageConfig(ctx, ref, sourceresolver.Opt{ImageOpt: &sourceresolver.ResolveImageOpt{Platform: &p}})
+	_, dgst, _, err := b.r.ResolveImageConfig(ctx, ref, sourceresolver.Opt{ImageOpt: &sourceresolver.ResolveImageOpt{Platform: &p}})
 	if err != nil || dgst == "" {
 		return origin
 	}

@@ -9,7 +9,6 @@ import (
 	"github.com/distribution/reference"
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/client/llb/sourceresolver"
-	"github.com/moby/buildkit/frontend/dockerui"
 	"github.com/moby/buildkit/frontend/gateway/client"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
@@ -20,25 +19,11 @@ import (
 
 // loadSource returns the tree smith copies from, and its image config when
 // known: the `package` image of type oci, or scratch.
-func loadSource(ctx context.Context, c client.Client, bc *dockerui.Client, helper llb.State, f *config.File, p ocispecs.Platform) (llb.State, *dockerspec.DockerOCIImage, string, error) {
-	if f.Source.Kind == "" {
+func (b *build) loadSource(ctx context.Context, p ocispecs.Platform) (llb.State, *dockerspec.DockerOCIImage, string, error) {
+	if b.f.Source.Kind == "" {
 		return llb.Scratch(), nil, "", nil
 	}
-	return loadImage(ctx, c, bc, helper, f.Source, p, false)
-}
-
-// namedContext loads the build context called name (--build-context
-// name=…) for platform p; all nil when the build has none.
-func namedContext(ctx context.Context, bc *dockerui.Client, name string, p ocispecs.Platform) (*llb.State, *dockerspec.DockerOCIImage, error) {
-	nc, err := bc.NamedContext(name, dockerui.ContextOpt{Platform: &p, ResolveMode: bc.ImageResolveMode.String()})
-	if err != nil || nc == nil {
-		return nil, nil, err
-	}
-	st, img, err := nc.Load(ctx)
-	if err != nil {
-		return nil, nil, fmt.Errorf("loading the build context %q: %w", name, err)
-	}
-	return st, img, nil
+	return b.loadImage(ctx, b.helper, b.f.Source, p, false)
 }
 
 func deref(st *llb.State) llb.State {
@@ -51,36 +36,35 @@ func deref(st *llb.State) llb.State {
 // loadInstaller returns the image that runs dnf: the "installer" named
 // context when the build has one, else smith.yaml's installer (which
 // defaults to config.DefaultInstaller).
-func loadInstaller(ctx context.Context, c client.Client, bc *dockerui.Client, f *config.File, p ocispecs.Platform) (llb.State, string, error) {
-	if st, _, err := namedContext(ctx, bc, llbgen.InstallerContext, p); err != nil || st != nil {
+func (b *build) loadInstaller(ctx context.Context, p ocispecs.Platform) (llb.State, string, error) {
+	if st, _, err := b.r.NamedContext(ctx, llbgen.InstallerContext, p); err != nil || st != nil {
 		return deref(st), "build context " + llbgen.InstallerContext, err
 	}
-	st, _, origin, err := loadImage(ctx, c, bc, llb.Scratch(), f.InstallerRef, p, false)
+	st, _, origin, err := b.loadImage(ctx, b.helper, b.f.InstallerRef, p, false)
 	return st, origin, err
 }
 
 // loadArchive unpacks an image archive from the build context inside the
 // build: one helper step reads its config and layer count, then one step
 // per layer applies it onto the previous one.
-func loadArchive(ctx context.Context, c client.Client, bc *dockerui.Client, helper llb.State, a config.Archive, p ocispecs.Platform, layered bool) (llb.State, *dockerspec.DockerOCIImage, error) {
+func (b *build) loadArchive(ctx context.Context, helper llb.State, a config.Archive, p ocispecs.Platform, layered bool) (llb.State, *dockerspec.DockerOCIImage, error) {
 	file, err := config.ContextPath(a.File)
 	if err != nil {
 		return llb.State{}, nil, err
 	}
-	archiveCtx, err := bc.MainContext(ctx, llb.IncludePatterns([]string{file}),
-		llb.WithCustomName("[smith] load "+file+" from the build context"))
+	archiveCtx, err := b.r.Context(ctx, []string{file}, "[smith] load "+file+" from the build context")
 	if err != nil {
 		return llb.State{}, nil, err
 	}
-	maxLayers, maxBytes, err := archiveLimits(bc.BuildArgs)
+	maxLayers, maxBytes, err := archiveLimits(b.o.BuildArgs)
 	if err != nil {
 		return llb.State{}, nil, err
 	}
 	in := llbgen.ArchiveInputs{
-		Archive: a, Context: *archiveCtx, Helper: helper,
-		Platform: p, BuildPlatform: bc.BuildPlatforms[0], IgnoreCache: bc.IsNoCache(""), MaxBytes: maxBytes,
+		Archive: a, Context: archiveCtx, Helper: helper,
+		Platform: p, BuildPlatform: b.o.BuildPlatform, IgnoreCache: b.o.NoCache, MaxBytes: maxBytes,
 	}
-	ref, err := solveRef(ctx, c, llbgen.ArchiveInspect(in), bc.BuildPlatforms[0], bc.CacheImports)
+	ref, err := b.solveRef(ctx, llbgen.ArchiveInspect(in), b.o.BuildPlatform)
 	if err != nil {
 		return llb.State{}, nil, err
 	}
@@ -123,11 +107,11 @@ func archiveLimits(args map[string]string) (layers int, bytes int64, err error) 
 }
 
 // loadParent returns the parent image, or nil when smith.yaml names none.
-func loadParent(ctx context.Context, c client.Client, bc *dockerui.Client, helper llb.State, f *config.File, p ocispecs.Platform) (*llb.State, *dockerspec.DockerOCIImage, string, error) {
-	if f.ParentRef.Kind == "" {
+func (b *build) loadParent(ctx context.Context, p ocispecs.Platform) (*llb.State, *dockerspec.DockerOCIImage, string, error) {
+	if b.f.ParentRef.Kind == "" {
 		return nil, nil, "", nil
 	}
-	st, img, origin, err := loadImage(ctx, c, bc, helper, f.ParentRef, p, true)
+	st, img, origin, err := b.loadImage(ctx, b.helper, b.f.ParentRef, p, true)
 	if err != nil {
 		return nil, nil, "", err
 	}
@@ -142,21 +126,21 @@ func loadParent(ctx context.Context, c client.Client, bc *dockerui.Client, helpe
 //
 // origin names what was loaded, for the SBOM: the digest-pinned reference,
 // the named context or the archive file (credentials never included).
-func loadImage(ctx context.Context, c client.Client, bc *dockerui.Client, helper llb.State, ref config.ImageRef, p ocispecs.Platform, layered bool) (st llb.State, img *dockerspec.DockerOCIImage, origin string, err error) {
+func (b *build) loadImage(ctx context.Context, helper llb.State, ref config.ImageRef, p ocispecs.Platform, layered bool) (st llb.State, img *dockerspec.DockerOCIImage, origin string, err error) {
 	// The cause is kept as text on purpose: if it were wrapped, BuildKit
 	// would report the inner gRPC status alone and drop the smith.yaml
 	// position and field from the message.
 	fail := func(err error) error { return ref.Error(err) }
 	// A named context of the same name wins over an archive file.
-	if ref.Kind == config.RefArchive && bc.BuildOpts().Opts["context:"+ref.Context] == "" {
-		st, img, err := loadArchive(ctx, c, bc, helper, ref.Archive, p, layered)
+	if ref.Kind == config.RefArchive && b.o.Opts["context:"+ref.Context] == "" {
+		st, img, err := b.loadArchive(ctx, helper, ref.Archive, p, layered)
 		if err != nil {
 			return llb.State{}, nil, "", fail(err)
 		}
 		return st, img, "build context file " + ref.Archive.File, nil
 	}
 	if ref.Context != "" {
-		if st, img, err := namedContext(ctx, bc, ref.Context, p); err != nil {
+		if st, img, err := b.r.NamedContext(ctx, ref.Context, p); err != nil {
 			return llb.State{}, nil, "", fail(err)
 		} else if st != nil {
 			return *st, img, "build context " + ref.Context, nil
@@ -168,11 +152,11 @@ func loadImage(ctx context.Context, c client.Client, bc *dockerui.Client, helper
 		return llb.State{}, nil, "", fail(fmt.Errorf("%q is neither a build context nor a valid image reference: %v", ref.Ref, err))
 	}
 	named = reference.TagNameOnly(named)
-	resolved, dgst, data, err := c.ResolveImageConfig(ctx, named.String(), sourceresolver.Opt{
+	resolved, dgst, data, err := b.r.ResolveImageConfig(ctx, named.String(), sourceresolver.Opt{
 		LogName: "[smith] load metadata for " + named.String(),
 		ImageOpt: &sourceresolver.ResolveImageOpt{
 			Platform:    &p,
-			ResolveMode: bc.ImageResolveMode.String(),
+			ResolveMode: b.o.ResolveMode,
 		},
 	})
 	if err != nil {

@@ -13,8 +13,7 @@ import (
 	"github.com/containerd/platforms"
 	"github.com/moby/buildkit/client/llb"
 
-	"github.com/smithbuild/smith/config"
-	"github.com/smithbuild/smith/llbgen"
+	"github.com/smithbuild/smith/frontend"
 )
 
 // defaultImage is the frontend image the offline LLB runs the helper from;
@@ -31,7 +30,7 @@ the image config (--image-config) holds only what smith.yaml sets. Image
 archives in the build context need the frontend.
 `
 
-func runLLB(args []string, stdout io.Writer) error {
+func runLLB(args []string, stdout, stderr io.Writer) error {
 	fl := flag.NewFlagSet("llb", flag.ContinueOnError)
 	fl.Usage = func() { fmt.Fprint(os.Stderr, llbUsage); fl.PrintDefaults() }
 	helper := fl.String("helper-image", defaultImage, "the smith frontend image to run the trace helper from")
@@ -53,51 +52,12 @@ func runLLB(args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	f, err := config.Parse(filepath.Base(file), data)
-	if err != nil {
-		return err
-	}
 	p, err := platforms.Parse(*platform)
 	if err != nil {
 		return fmt.Errorf("--platform: %w", err)
 	}
 	p = platforms.Normalize(p)
-	opt := llbgen.Options{
-		Platform: p,
-		Source:   llb.Scratch(),
-		Helper:   llb.Image(*helper),
-		Context:  llb.Local("context", llb.IncludePatterns([]string{"rootfs"})),
-	}
-	// image resolves an image named in smith.yaml; offline, archives in the
-	// build context cannot be read.
-	image := func(ref config.ImageRef) (llb.State, error) {
-		if ref.Kind == config.RefArchive {
-			return llb.State{}, ref.Error(errors.New("an image archive needs the frontend to read it: build with the frontend, not offline LLB"))
-		}
-		return llb.Image(ref.Ref, llb.Platform(p)), nil
-	}
-	switch {
-	case f.Type.Value == config.TypeMock:
-		if opt.Install.Installer, err = image(f.InstallerRef); err != nil {
-			return err
-		}
-		opt.Install.Context = llb.Scratch()
-		if files := llbgen.ContextFiles(f); len(files) > 0 {
-			opt.Install.Context = llb.Local("context", llb.IncludePatterns(files))
-		}
-	case f.Source.Kind != "":
-		if opt.Source, err = image(f.Source); err != nil {
-			return err
-		}
-	}
-	if f.ParentRef.Kind != "" {
-		parent, err := image(f.ParentRef)
-		if err != nil {
-			return err
-		}
-		opt.Parent = &parent
-	}
-	gen, err := llbgen.Generate(f, opt)
+	gen, err := frontend.Offline{Helper: llb.Image(*helper), Warnings: stderr}.Generate(context.Background(), filepath.Base(file), data, p)
 	if err != nil {
 		return err
 	}

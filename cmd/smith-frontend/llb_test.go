@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -55,7 +56,7 @@ func TestRunLLB(t *testing.T) {
 				t.Fatal(err)
 			}
 			var out bytes.Buffer
-			err := runLLB([]string{"--platform", "linux/amd64", file}, &out)
+			err := runLLB([]string{"--platform", "linux/amd64", file}, &out, io.Discard)
 			if tc.err != "" {
 				if err == nil || !strings.HasPrefix(err.Error(), tc.err) {
 					t.Fatalf("err = %v, want prefix %q", err, tc.err)

@@ -39,7 +39,7 @@ func main() {
 	case "trace":
 		err = runTrace(args, os.Stdout, os.Stderr)
 	case "llb":
-		err = runLLB(args, os.Stdout)
+		err = runLLB(args, os.Stdout, os.Stderr)
 	case "unpack":
 		err = runUnpack(args, os.Stdout, os.Stderr)
 	case "inspect":
