@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,8 +12,8 @@ import (
 	"time"
 
 	"github.com/smithbuild/smith/deps"
-	"github.com/smithbuild/smith/plan"
 	"github.com/smithbuild/smith/probe"
+	"github.com/smithbuild/smith/protocol"
 )
 
 // runProbe runs one smith.yaml probe inside the finished image, as the
@@ -29,8 +28,8 @@ func runProbe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("reading the probe: %w", err)
 	}
-	var p plan.Probe
-	if err := json.Unmarshal(spec, &p); err != nil {
+	p, err := protocol.DecodeProbe(spec)
+	if err != nil {
 		return fmt.Errorf("decoding the probe: %w", err)
 	}
 	env := os.Environ()

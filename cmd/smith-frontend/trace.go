@@ -22,7 +22,7 @@ import (
 
 	"github.com/smithbuild/smith/deps"
 	"github.com/smithbuild/smith/manifest"
-	"github.com/smithbuild/smith/plan"
+	"github.com/smithbuild/smith/protocol"
 	"github.com/smithbuild/smith/tree"
 )
 
@@ -43,7 +43,7 @@ func runTrace(args []string, stdout, stderr io.Writer) error {
 	root := fl.String("root", "/", "the source root folder; symlinks never leave it")
 	out := fl.String("out", "", "copy the closure into this folder (default: only print it)")
 	overlay := fl.String("overlay", "", "a folder copied over the output last (smith's rootfs/), its ELF files traced too; ignored if absent")
-	planJSON := fl.String("plan", os.Getenv(plan.Env), "the whole job as JSON (default $"+plan.Env+"); the flags below add to it")
+	planJSON := fl.String("plan", os.Getenv(protocol.Env), "the whole job as JSON (default $"+protocol.Env+"); the flags below add to it")
 	planFile := fl.String("plan-file", "", "read the whole job as JSON from this file (the build passes it so; thousands of paths fit)")
 	epoch := fl.String("epoch", os.Getenv("SOURCE_DATE_EPOCH"), "mtime in Unix seconds for everything written (default $SOURCE_DATE_EPOCH, else 0)")
 	mkdir := fl.String("mkdir", "", "comma-separated folders to create in the output")
@@ -60,9 +60,10 @@ func runTrace(args []string, stdout, stderr io.Writer) error {
 		}
 		*planJSON = string(b)
 	}
-	var p plan.Plan
+	p := protocol.Plan{Version: protocol.Version}
 	if *planJSON != "" {
-		if err := json.Unmarshal([]byte(*planJSON), &p); err != nil {
+		var err error
+		if p, err = protocol.DecodePlan([]byte(*planJSON)); err != nil {
 			return fmt.Errorf("decoding the plan: %w", err)
 		}
 	}
@@ -185,7 +186,7 @@ func checkOverlay(dir string) error {
 // writeManifest records which package each file of the output comes from:
 // from the install step's rpmdb record for RPM builds, else from the
 // source's dpkg database when it has one.
-func writeManifest(src *os.Root, out string, p plan.Plan, why map[string][]string) error {
+func writeManifest(src *os.Root, out string, p protocol.Plan, why map[string][]string) error {
 	var db *manifest.DB
 	var err error
 	switch {
@@ -454,14 +455,14 @@ func canonical(src *os.Root) func(string) string {
 
 // generatedFiles picks the plan's generated files that apply to the
 // closure.
-func generatedFiles(files []plan.File, c *deps.Closure) []tree.File {
+func generatedFiles(files []protocol.File, c *deps.Closure) []tree.File {
 	have := map[string]bool{}
 	for _, e := range c.Entries {
 		have[e.Path] = true
 	}
 	var out []tree.File
 	for _, f := range files {
-		if (f.When == plan.WhenNSS && !c.NSS) || (f.IfAbsent && have[f.Path]) {
+		if (f.When == protocol.WhenNSS && !c.NSS) || (f.IfAbsent && have[f.Path]) {
 			continue
 		}
 		out = append(out, tree.File{Path: f.Path, Mode: fs.FileMode(f.Mode), Data: []byte(f.Data)})

@@ -1,0 +1,44 @@
+package protocol
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+)
+
+// Version is the protocol version this build of smith speaks. Raise it when
+// a message changes in a way an older helper or frontend would misread.
+const Version = 1
+
+// encode writes a message as JSON. Callers set its Version first.
+func encode(v any) ([]byte, error) {
+	return json.Marshal(v)
+}
+
+// decode reads a message of this protocol version into v, strictly: a
+// field this smith does not know is an error, not silently dropped.
+func decode(b []byte, v any) error {
+	var head struct {
+		Version int `json:"version"`
+	}
+	if err := json.Unmarshal(b, &head); err != nil {
+		return err
+	}
+	if err := checkVersion(head.Version); err != nil {
+		return err
+	}
+	// json.Unmarshal above refused anything after the message.
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.DisallowUnknownFields()
+	return d.Decode(v)
+}
+
+func checkVersion(v int) error {
+	switch v {
+	case Version:
+		return nil
+	case 0:
+		return fmt.Errorf("no protocol version (this smith speaks version %d; a message written by hand needs \"version\": %d)", Version, Version)
+	}
+	return fmt.Errorf("protocol version %d, but this smith speaks version %d: the frontend and its helper must come from the same smith release", v, Version)
+}
