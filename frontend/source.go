@@ -17,6 +17,7 @@ import (
 
 	"github.com/smithbuild/smith/config"
 	"github.com/smithbuild/smith/llbgen"
+	"github.com/smithbuild/smith/protocol"
 )
 
 // loadSource returns the tree smith copies from, and its image config when
@@ -86,7 +87,11 @@ func loadArchive(ctx context.Context, c client.Client, bc *dockerui.Client, help
 		Archive: a, Context: *archiveCtx, Helper: helper,
 		Platform: p, BuildPlatform: bc.BuildPlatforms[0], IgnoreCache: bc.IsNoCache(""), MaxBytes: maxBytes,
 	}
-	ref, err := solveRef(ctx, c, llbgen.ArchiveInspect(in), bc.BuildPlatforms[0], bc.CacheImports)
+	inspect, err := llbgen.ArchiveInspect(in)
+	if err != nil {
+		return llb.State{}, nil, err
+	}
+	ref, err := solveRef(ctx, c, inspect, bc.BuildPlatforms[0], bc.CacheImports)
 	if err != nil {
 		return llb.State{}, nil, err
 	}
@@ -94,21 +99,25 @@ func loadArchive(ctx context.Context, c client.Client, bc *dockerui.Client, help
 	if err != nil {
 		return llb.State{}, nil, fmt.Errorf("reading what the archive holds: %w", err)
 	}
-	var info struct {
-		Config dockerspec.DockerOCIImage `json:"config"`
-		Layers int                       `json:"layers"`
+	info, err := protocol.DecodeImage(dt)
+	if err != nil {
+		return llb.State{}, nil, fmt.Errorf("decoding the archive's image config: %w", err)
 	}
-	if err := json.Unmarshal(dt, &info); err != nil {
+	img := &dockerspec.DockerOCIImage{}
+	if err := json.Unmarshal(info.Config, img); err != nil {
 		return llb.State{}, nil, fmt.Errorf("decoding the archive's image config: %w", err)
 	}
 	if info.Layers > maxLayers {
 		return llb.State{}, nil, fmt.Errorf("%s has %d layers; the limit is %d (raise it with --build-arg SMITH_MAX_LAYERS=N)", a.File, info.Layers, maxLayers)
 	}
-	root, stacked := llbgen.ArchiveLayers(in, info.Layers)
-	if layered {
-		return stacked, &info.Config, nil
+	root, stacked, err := llbgen.ArchiveLayers(in, info.Layers)
+	if err != nil {
+		return llb.State{}, nil, err
 	}
-	return root, &info.Config, nil
+	if layered {
+		return stacked, img, nil
+	}
+	return root, img, nil
 }
 
 // archiveLimits reads SMITH_MAX_LAYERS (default 128) and

@@ -18,9 +18,7 @@ func encode(v any) ([]byte, error) {
 // decode reads a message of this protocol version into v, strictly: a
 // field this smith does not know is an error, not silently dropped.
 func decode(b []byte, v any) error {
-	var head struct {
-		Version int `json:"version"`
-	}
+	var head header
 	if err := json.Unmarshal(b, &head); err != nil {
 		return err
 	}
@@ -31,6 +29,11 @@ func decode(b []byte, v any) error {
 	d := json.NewDecoder(bytes.NewReader(b))
 	d.DisallowUnknownFields()
 	return d.Decode(v)
+}
+
+// header is what every message starts with.
+type header struct {
+	Version int `json:"version"`
 }
 
 func checkVersion(v int) error {

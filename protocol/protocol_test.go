@@ -54,6 +54,13 @@ func TestDecodeRefuses(t *testing.T) {
 		{"probe of an older smith", `{"origin":"o","args":["true"],"source":"/s"}`, "no protocol version", probe},
 		{"probe without a command", `{"version":1,"origin":"o","args":[],"source":"/s"}`, "the probe has no command", probe},
 		{"probe without a source", `{"version":1,"origin":"o","args":["true"]}`, "the probe names no source tree", probe},
+		{"unpack of a newer smith", `{"version":3,"archive":"a","out":"o"}`, "protocol version 3", unpack},
+		{"unpack without an archive", `{"version":1,"out":"o"}`, "unpack: the request names no archive", unpack},
+		{"unpack without an output", `{"version":1,"archive":"a"}`, "unpack: the request names no output folder", unpack},
+		{"unpack of a negative layer", `{"version":1,"archive":"a","out":"o","layer":-1}`, "unpack: layer -1: want a layer number from 0", unpack},
+		{"inspection and a layer", `{"version":1,"archive":"a","out":"o","inspect":true,"layer":1}`, "unpack: an inspection applies no layer", unpack},
+		{"image of an older smith", `{"config":{},"layers":1}`, "no protocol version", image},
+		{"image without a config", `{"version":1,"layers":1}`, "no image config", image},
 	} {
 		err := tc.decode([]byte(tc.json))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -62,5 +69,29 @@ func TestDecodeRefuses(t *testing.T) {
 	}
 }
 
-func plan(b []byte) error  { _, err := DecodePlan(b); return err }
-func probe(b []byte) error { _, err := DecodeProbe(b); return err }
+func TestUnpackRoundTrip(t *testing.T) {
+	in := Unpack{Archive: "a.tar", Context: "/ctx", Name: "./a.tar", Tag: "v1", Platform: "linux/arm64",
+		TempDir: "/tmp", MaxBytes: 9, Out: "/out", Layer: 3}
+	b, err := EncodeUnpack(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := DecodeUnpack(b)
+	in.Version = Version
+	if err != nil || out != in {
+		t.Errorf("round trip: %+v, %v; want %+v", out, err, in)
+	}
+	img := Image{Config: []byte(`{"architecture":"arm64","config":{"Env":["A=<1>"]}}`), Layers: 2}
+	if b, err = EncodeImage(img); err != nil {
+		t.Fatal(err)
+	}
+	got, err := DecodeImage(b)
+	if err != nil || got.Layers != 2 || got.Version != Version || !strings.Contains(string(got.Config), `"arm64"`) {
+		t.Errorf("image round trip: %s, %v", b, err)
+	}
+}
+
+func plan(b []byte) error   { _, err := DecodePlan(b); return err }
+func probe(b []byte) error  { _, err := DecodeProbe(b); return err }
+func unpack(b []byte) error { _, err := DecodeUnpack(b); return err }
+func image(b []byte) error  { _, err := DecodeImage(b); return err }

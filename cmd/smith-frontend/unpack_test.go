@@ -12,6 +12,8 @@ import (
 
 	digest "github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/smithbuild/smith/protocol"
 )
 
 // tarOf writes name/body pairs (a name ending in / is a directory) as a tar.
@@ -98,11 +100,8 @@ func TestUnpack(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "must be a file of the build context") {
 		t.Errorf("a link out of the context: %v", err)
 	}
-	var got struct {
-		Config json.RawMessage `json:"config"`
-		Layers int             `json:"layers"`
-	}
-	if err := json.Unmarshal(b, &got); err != nil {
+	got, err := protocol.DecodeImage(b)
+	if err != nil {
 		t.Fatal(err)
 	}
 	if got.Layers != 3 || !bytes.Equal(got.Config, cfg) {
