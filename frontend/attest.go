@@ -2,7 +2,6 @@ package frontend
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 
 	"github.com/smithbuild/smith/llbgen"
 	"github.com/smithbuild/smith/manifest"
+	"github.com/smithbuild/smith/protocol"
 )
 
 // sbomFile is the SPDX document's path in its attestation result.
@@ -35,8 +35,8 @@ func attestations(ctx context.Context, c client.Client, bc *dockerui.Client, man
 	if err != nil {
 		return nil, fmt.Errorf("reading the package manifest: %w", err)
 	}
-	var m manifest.Manifest
-	if err := json.Unmarshal(dt, &m); err != nil {
+	m, err := protocol.DecodeManifest(dt)
+	if err != nil {
 		return nil, fmt.Errorf("decoding the package manifest: %w", err)
 	}
 	var out []client.Attestation
@@ -52,7 +52,7 @@ func attestations(ctx context.Context, c client.Client, bc *dockerui.Client, man
 		return out, nil
 	}
 	m.Sources = sources
-	doc, err := manifest.SPDX(&m, "smith-"+Version, epoch)
+	doc, err := manifest.SPDX(m, "smith-"+Version, epoch)
 	if err != nil {
 		return nil, fmt.Errorf("writing the SBOM: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/smithbuild/smith/deps"
+	"github.com/smithbuild/smith/manifest"
 )
 
 func TestPlanRoundTrip(t *testing.T) {
@@ -95,3 +96,25 @@ func plan(b []byte) error   { _, err := DecodePlan(b); return err }
 func probe(b []byte) error  { _, err := DecodeProbe(b); return err }
 func unpack(b []byte) error { _, err := DecodeUnpack(b); return err }
 func image(b []byte) error  { _, err := DecodeImage(b); return err }
+
+func TestManifestRoundTrip(t *testing.T) {
+	in := &manifest.Manifest{Files: []manifest.File{{Path: "/bin/sh", Package: "dash", Reasons: []string{"paths[0]"}}}}
+	b, err := EncodeManifest(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(string(b), "}\n") || !strings.Contains(string(b), "\n  ") {
+		t.Errorf("not indented, one line at the end: %q", b)
+	}
+	out, err := DecodeManifest(b)
+	if err != nil || len(out.Files) != 1 || out.Files[0].Package != "dash" {
+		t.Errorf("round trip: %+v, %v", out, err)
+	}
+	st := `{"_type":"https://in-toto.io/Statement/v0.1","predicateType":"` + manifest.PredicateType + `","predicate":` + string(b) + `}`
+	if out, err = DecodeManifestStatement([]byte(st)); err != nil || len(out.Files) != 1 || out.Files[0].Path != "/bin/sh" {
+		t.Errorf("statement: %+v, %v", out, err)
+	}
+	if _, err := DecodeManifest([]byte("{")); err == nil {
+		t.Error("a broken manifest decoded")
+	}
+}

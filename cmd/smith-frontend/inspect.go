@@ -2,7 +2,6 @@ package main
 
 import (
 	"archive/tar"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -15,6 +14,7 @@ import (
 	"github.com/containerd/platforms"
 	"github.com/smithbuild/smith/imagearchive"
 	"github.com/smithbuild/smith/manifest"
+	"github.com/smithbuild/smith/protocol"
 )
 
 const inspectUsage = `usage: smith-frontend inspect [--platform os/arch] [--tag TAG] IMAGE
@@ -62,13 +62,11 @@ func runInspect(args []string, stdout, stderr io.Writer) error {
 	if st == nil {
 		return fmt.Errorf("%s: the image has no smith package manifest (was it built by smith, exported with its attestations?)", fl.Arg(0))
 	}
-	var stmt struct {
-		Predicate manifest.Manifest `json:"predicate"`
-	}
-	if err := json.Unmarshal(st, &stmt); err != nil {
+	m, err := protocol.DecodeManifestStatement(st)
+	if err != nil {
 		return fmt.Errorf("decoding the package manifest: %w", err)
 	}
-	return printInspect(stdout, &stmt.Predicate)
+	return printInspect(stdout, m)
 }
 
 // openImageArchive opens an OCI archive file, or an OCI layout folder by

@@ -5,7 +5,6 @@ import (
 	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -258,14 +257,14 @@ func writeManifest(src *os.Root, out string, p protocol.Plan, why map[string][]s
 			return err
 		}
 	}
-	b, err := json.MarshalIndent(m, "", "  ")
+	b, err := protocol.EncodeManifest(m)
 	if err != nil {
 		return err
 	}
 	if err := os.MkdirAll(filepath.Dir(p.Manifest), 0o755); err != nil {
 		return err
 	}
-	return os.WriteFile(p.Manifest, append(b, '\n'), 0o644)
+	return os.WriteFile(p.Manifest, b, 0o644)
 }
 
 // distroFiles name the distribution and its release, for scanners: trivy
