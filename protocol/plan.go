@@ -94,12 +94,12 @@ func EncodePlan(p Plan) ([]byte, error) {
 
 // DecodePlan reads a plan of this protocol version.
 func DecodePlan(b []byte) (Plan, error) {
-	var p Plan
-	if err := decode(b, &p); err != nil {
-		return Plan{}, err
-	}
+	return decodeChecked(b, Plan.check)
+}
+
+func (p Plan) check() error {
 	if p.Epoch < 0 {
-		return Plan{}, fmt.Errorf("epoch %d: want a non-negative number of seconds", p.Epoch)
+		return fmt.Errorf("epoch %d: want a non-negative number of seconds", p.Epoch)
 	}
-	return p, nil
+	return nil
 }

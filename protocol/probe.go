@@ -30,15 +30,15 @@ func EncodeProbe(p Probe) ([]byte, error) {
 
 // DecodeProbe reads a probe of this protocol version.
 func DecodeProbe(b []byte) (Probe, error) {
-	var p Probe
-	if err := decode(b, &p); err != nil {
-		return Probe{}, err
-	}
+	return decodeChecked(b, Probe.check)
+}
+
+func (p Probe) check() error {
 	switch {
 	case len(p.Args) == 0 || p.Args[0] == "":
-		return Probe{}, errors.New("the probe has no command")
+		return errors.New("the probe has no command")
 	case p.Source == "":
-		return Probe{}, errors.New("the probe names no source tree")
+		return errors.New("the probe names no source tree")
 	}
-	return p, nil
+	return nil
 }

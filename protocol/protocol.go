@@ -15,6 +15,18 @@ func encode(v any) ([]byte, error) {
 	return json.Marshal(v)
 }
 
+// decodeChecked decodes a message of type T and runs its check.
+func decodeChecked[T any](b []byte, check func(T) error) (T, error) {
+	var v, zero T
+	if err := decode(b, &v); err != nil {
+		return zero, err
+	}
+	if err := check(v); err != nil {
+		return zero, err
+	}
+	return v, nil
+}
+
 // decode reads a message of this protocol version into v, strictly: a
 // field this smith does not know is an error, not silently dropped.
 func decode(b []byte, v any) error {

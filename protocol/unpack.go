@@ -65,14 +65,7 @@ func EncodeUnpack(u Unpack) ([]byte, error) {
 
 // DecodeUnpack reads an unpack request of this protocol version.
 func DecodeUnpack(b []byte) (Unpack, error) {
-	var u Unpack
-	if err := decode(b, &u); err != nil {
-		return Unpack{}, err
-	}
-	if err := u.Check(); err != nil {
-		return Unpack{}, err
-	}
-	return u, nil
+	return decodeChecked(b, Unpack.Check)
 }
 
 // ImageFile is where, in Unpack's Out, an inspection writes its Image.
@@ -100,12 +93,12 @@ func EncodeImage(img Image) ([]byte, error) {
 
 // DecodeImage reads an inspection of this protocol version.
 func DecodeImage(b []byte) (Image, error) {
-	var img Image
-	if err := decode(b, &img); err != nil {
-		return Image{}, err
-	}
+	return decodeChecked(b, Image.check)
+}
+
+func (img Image) check() error {
 	if img.Layers < 0 || len(img.Config) == 0 {
-		return Image{}, fmt.Errorf("no image config, or %d layers", img.Layers)
+		return fmt.Errorf("no image config, or %d layers", img.Layers)
 	}
-	return img, nil
+	return nil
 }
