@@ -88,7 +88,7 @@ func (in ArchiveInputs) run(out llb.State, name string, req protocol.Unpack) (ll
 		llb.Args([]string{HelperPath, "unpack", "--request", archiveRequest + "/unpack.json"}),
 		// The request travels in a file, as the trace plan does.
 		llb.AddMount(archiveRequest, llb.Scratch().File(llb.Mkfile("/unpack.json", 0o644, b, llb.WithCreatedTime(time.Unix(0, 0))),
-			llb.WithCustomName("[smith] write the unpack request")), llb.Readonly),
+			llb.WithCustomName("[smith] write the request to "+strings.TrimPrefix(name, "[smith] "))), llb.Readonly),
 		llb.AddMount(archiveContext, in.Context, llb.Readonly),
 		// On disk, in the step's own scratch mount: a decompressed archive
 		// may be large, and a tmpfs would take it from memory.

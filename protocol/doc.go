@@ -20,7 +20,8 @@
 // misreading each other. The package manifest is versioned by its in-toto
 // predicate type instead, as it is published with the image.
 //
-// llbgen encodes the requests, the helper (internal/helper) decodes and runs
-// them. The package holds data types and their codecs only: standard library,
+// llbgen encodes the requests; cmd/smith-frontend decodes them and
+// internal/helper runs them, encoding the responses the frontend decodes.
+// The package holds data types and their codecs only: standard library,
 // deps and manifest, no I/O.
 package protocol
