@@ -36,24 +36,20 @@ func TestParseArchive(t *testing.T) {
 // their request mounts, and checks each step runs the helper on its file.
 func unpackRequests(t *testing.T, st llb.State) []protocol.Unpack {
 	t.Helper()
-	var reqs []protocol.Unpack
 	for _, op := range ops(t, st) {
 		if e := op.GetExec(); e != nil {
 			if got := strings.Join(e.Meta.Args, " "); got != HelperPath+" unpack --request /smith/request/unpack.json" {
 				t.Errorf("unpack step runs %q", got)
 			}
 		}
-		if fo := op.GetFile(); fo != nil {
-			for _, a := range fo.Actions {
-				if mk := a.GetMkfile(); mk != nil && mk.Path == "/unpack.json" {
-					r, err := protocol.DecodeUnpack(mk.Data)
-					if err != nil {
-						t.Fatal(err)
-					}
-					reqs = append(reqs, r)
-				}
-			}
+	}
+	var reqs []protocol.Unpack
+	for _, b := range mkfiles(t, st, "/unpack.json") {
+		r, err := protocol.DecodeUnpack(b)
+		if err != nil {
+			t.Fatal(err)
 		}
+		reqs = append(reqs, r)
 	}
 	return reqs
 }

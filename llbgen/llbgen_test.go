@@ -445,19 +445,28 @@ func TestGenerateNoCache(t *testing.T) {
 // planOf returns the helper plan the trace step reads from its plan mount.
 func planOf(t *testing.T, res *Result) protocol.Plan {
 	t.Helper()
-	for _, op := range ops(t, res.Manifest) {
-		if fo := op.GetFile(); fo != nil {
-			for _, a := range fo.Actions {
-				if mk := a.GetMkfile(); mk != nil && mk.Path == "/plan.json" {
-					p, err := protocol.DecodePlan(mk.Data)
-					if err != nil {
-						t.Fatal(err)
-					}
-					return p
-				}
+	files := mkfiles(t, res.Manifest, "/plan.json")
+	if len(files) == 0 {
+		t.Fatal("no /plan.json in the trace step's inputs")
+	}
+	p, err := protocol.DecodePlan(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// mkfiles returns what the file ops of st write at path: the requests
+// helper steps read from their mounts.
+func mkfiles(t *testing.T, st llb.State, path string) [][]byte {
+	t.Helper()
+	var out [][]byte
+	for _, op := range ops(t, st) {
+		for _, a := range op.GetFile().GetActions() {
+			if mk := a.GetMkfile(); mk != nil && mk.Path == path {
+				out = append(out, mk.Data)
 			}
 		}
 	}
-	t.Fatal("no /plan.json in the trace step's inputs")
-	return protocol.Plan{}
+	return out
 }
