@@ -2,7 +2,6 @@ package frontend
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	intoto "github.com/in-toto/in-toto-golang/in_toto"
@@ -15,6 +14,7 @@ import (
 	"github.com/smithbuild/smith/config"
 	"github.com/smithbuild/smith/llbgen"
 	"github.com/smithbuild/smith/manifest"
+	"github.com/smithbuild/smith/protocol"
 )
 
 // sbomFile is the SPDX document's path in its attestation result.
@@ -33,8 +33,8 @@ func (b *build) attestations(ctx context.Context, manifestState llb.State, p oci
 	if err != nil {
 		return nil, fmt.Errorf("reading the package manifest: %w", err)
 	}
-	var m manifest.Manifest
-	if err := json.Unmarshal(dt, &m); err != nil {
+	m, err := protocol.DecodeManifest(dt)
+	if err != nil {
 		return nil, fmt.Errorf("decoding the package manifest: %w", err)
 	}
 	var out []client.Attestation
@@ -50,7 +50,7 @@ func (b *build) attestations(ctx context.Context, manifestState llb.State, p oci
 		return out, nil
 	}
 	m.Sources = sources
-	doc, err := manifest.SPDX(&m, "smith-"+Version, b.epoch)
+	doc, err := manifest.SPDX(m, "smith-"+Version, b.epoch)
 	if err != nil {
 		return nil, fmt.Errorf("writing the SBOM: %w", err)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/smithbuild/smith/config"
 	"github.com/smithbuild/smith/llbgen"
+	"github.com/smithbuild/smith/protocol"
 )
 
 // loadSource returns the tree smith copies from, and its image config when
@@ -64,7 +65,11 @@ func (b *build) loadArchive(ctx context.Context, helper llb.State, a config.Arch
 		Archive: a, Context: archiveCtx, Helper: helper,
 		Platform: p, BuildPlatform: b.o.BuildPlatform, IgnoreCache: b.o.NoCache, MaxBytes: maxBytes,
 	}
-	ref, err := b.solveRef(ctx, llbgen.ArchiveInspect(in), b.o.BuildPlatform)
+	inspect, err := llbgen.ArchiveInspect(in)
+	if err != nil {
+		return llb.State{}, nil, err
+	}
+	ref, err := b.solveRef(ctx, inspect, b.o.BuildPlatform)
 	if err != nil {
 		return llb.State{}, nil, err
 	}
@@ -72,21 +77,25 @@ func (b *build) loadArchive(ctx context.Context, helper llb.State, a config.Arch
 	if err != nil {
 		return llb.State{}, nil, fmt.Errorf("reading what the archive holds: %w", err)
 	}
-	var info struct {
-		Config dockerspec.DockerOCIImage `json:"config"`
-		Layers int                       `json:"layers"`
+	info, err := protocol.DecodeImage(dt)
+	if err != nil {
+		return llb.State{}, nil, fmt.Errorf("decoding the archive's image config: %w", err)
 	}
-	if err := json.Unmarshal(dt, &info); err != nil {
+	img := &dockerspec.DockerOCIImage{}
+	if err := json.Unmarshal(info.Config, img); err != nil {
 		return llb.State{}, nil, fmt.Errorf("decoding the archive's image config: %w", err)
 	}
 	if info.Layers > maxLayers {
 		return llb.State{}, nil, fmt.Errorf("%s has %d layers; the limit is %d (raise it with --build-arg SMITH_MAX_LAYERS=N)", a.File, info.Layers, maxLayers)
 	}
-	root, stacked := llbgen.ArchiveLayers(in, info.Layers)
-	if layered {
-		return stacked, &info.Config, nil
+	root, stacked, err := llbgen.ArchiveLayers(in, info.Layers)
+	if err != nil {
+		return llb.State{}, nil, err
 	}
-	return root, &info.Config, nil
+	if layered {
+		return stacked, img, nil
+	}
+	return root, img, nil
 }
 
 // archiveLimits reads SMITH_MAX_LAYERS (default 128) and

@@ -12,6 +12,7 @@ import (
 
 	"github.com/smithbuild/smith/llbgen"
 	"github.com/smithbuild/smith/manifest"
+	"github.com/smithbuild/smith/protocol"
 )
 
 func withConfig(c dockerspec.DockerOCIImageConfig) dockerspec.DockerOCIImage {
@@ -26,7 +27,11 @@ func imageConfig(entrypoint ...string) dockerspec.DockerOCIImage {
 
 // archiveInspect is what the archive helper step reports.
 func archiveInspect(layers int, entrypoint ...string) []byte {
-	return mustJSON(map[string]any{"config": imageConfig(entrypoint...), "layers": layers})
+	b, err := protocol.EncodeImage(protocol.Image{Config: mustJSON(imageConfig(entrypoint...)), Layers: layers})
+	if err != nil {
+		panic(err)
+	}
+	return b
 }
 
 // TestSources: each kind of image smith.yaml names (registry image, named

@@ -7,8 +7,8 @@
 // states and plain values in Options, so tests can call Generate with
 // hand-made inputs.
 //
-// Imports: config, deps (only for the helper's request type, which is the argv
-// contract between the frontend and the in-build helper), BuildKit's client/llb
+// Imports: config, protocol (the requests it hands the in-build helper) and
+// deps (only for the types protocol carries), BuildKit's client/llb
 // and the OCI/Docker image spec types. It must not import the gateway client,
 // dockerui, frontend, os, os/exec or net.
 package llbgen

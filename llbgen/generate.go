@@ -1,7 +1,6 @@
 package llbgen
 
 import (
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -15,7 +14,7 @@ import (
 	"github.com/smithbuild/smith/config"
 	"github.com/smithbuild/smith/deps"
 	"github.com/smithbuild/smith/nss"
-	"github.com/smithbuild/smith/plan"
+	"github.com/smithbuild/smith/protocol"
 )
 
 // pbNetNone runs a step without network: the helper needs none.
@@ -139,16 +138,16 @@ func Generate(f *config.File, o Options) (*Result, error) {
 	p.Record = !f.PackageDB.Set || f.PackageDB.Value
 	p.Parent = f.Parent.Value != ""
 	if rpmMeta != nil {
-		p.RPM = &plan.RPM{Files: rpmMount + "/" + rpmFilesName, Packages: rpmMount + "/" + rpmPackagesName,
+		p.RPM = &protocol.RPM{Files: rpmMount + "/" + rpmFilesName, Packages: rpmMount + "/" + rpmPackagesName,
 			QA: rpmMount + "/" + rpmQAName}
 		for _, l := range o.Install.Locked {
 			if p.RPM.Locked == nil {
-				p.RPM.Locked = map[string]plan.Pin{}
+				p.RPM.Locked = map[string]protocol.Pin{}
 			}
-			p.RPM.Locked[l.NEVRA] = plan.Pin{URL: l.URL, SHA256: l.SHA256}
+			p.RPM.Locked[l.NEVRA] = protocol.Pin{URL: l.URL, SHA256: l.SHA256}
 		}
 	}
-	planJSON, err := json.Marshal(p)
+	planJSON, err := protocol.EncodePlan(p)
 	if err != nil {
 		return nil, fmt.Errorf("encoding the helper plan: %w", err)
 	}
@@ -195,28 +194,28 @@ func Generate(f *config.File, o Options) (*Result, error) {
 // out the skeleton, volumes and working directory, generate the user
 // database, and hand /write and /run to the runtime user.
 // env is the image's environment, for its LD_LIBRARY_PATH.
-func HelperPlan(f *config.File, env []string, u *nss.Result, epoch time.Time) plan.Plan {
-	p := plan.Plan{
+func HelperPlan(f *config.File, env []string, u *nss.Result, epoch time.Time) protocol.Plan {
+	p := protocol.Plan{
 		Trace:    TraceRequest(f, env),
 		Mkdir:    dirsToCreate(f),
 		Writable: []string{"/write", "/run"},
-		Owner:    plan.Owner{UID: u.UID, GID: u.GID},
+		Owner:    protocol.Owner{UID: u.UID, GID: u.GID},
 		Epoch:    epoch.Unix(),
 	}
 	if f.Root.Value {
-		p.Owner = plan.Owner{}
+		p.Owner = protocol.Owner{}
 	}
 	// The runtime user always resolves: passwd and group are written unless
 	// paths bring their own; smith.yaml's user, groups or nss: true make
 	// them (and nsswitch.conf) win over the source's, as in smith.
 	// nsswitch.conf otherwise comes only when a program looks something up.
-	p.Files = []plan.File{
+	p.Files = []protocol.File{
 		{Path: "/etc/passwd", Mode: 0o644, Data: u.Passwd, IfAbsent: !u.Generate},
 		{Path: "/etc/group", Mode: 0o644, Data: u.Group, IfAbsent: !u.Generate},
 		{Path: "/etc/nsswitch.conf", Mode: 0o644, Data: u.NSSwitch, IfAbsent: !u.Generate},
 	}
 	if !u.Generate {
-		p.Files[2].When = plan.WhenNSS
+		p.Files[2].When = protocol.WhenNSS
 	}
 	p.Trace.Infer = inference(f, env)
 	if f.NSS.Value {

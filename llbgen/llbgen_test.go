@@ -18,7 +18,7 @@ import (
 	"github.com/smithbuild/smith/config"
 	"github.com/smithbuild/smith/deps"
 	"github.com/smithbuild/smith/nss"
-	"github.com/smithbuild/smith/plan"
+	"github.com/smithbuild/smith/protocol"
 )
 
 func parse(t *testing.T, yaml string) *config.File {
@@ -209,7 +209,7 @@ func TestGenerate(t *testing.T) {
 	p := planOf(t, res)
 	if p.Epoch != 42 || len(p.Trace.Paths) != 1 || p.Trace.Paths[0].Glob != "/usr/bin/cat" ||
 		!slices.Equal(p.Mkdir, []string{"/dev", "/proc", "/sys", "/read", "/write", "/run", "/data", "/work"}) ||
-		!slices.Equal(p.Writable, []string{"/write", "/run"}) || p.Owner != (plan.Owner{UID: 10, GID: 10}) {
+		!slices.Equal(p.Writable, []string{"/write", "/run"}) || p.Owner != (protocol.Owner{UID: 10, GID: 10}) {
 		t.Errorf("plan = %+v", p)
 	}
 	if e.Network != pb.NetMode_NONE {
@@ -266,14 +266,14 @@ func TestUsers(t *testing.T) {
 	}
 	// root: true runs as 0:0 and hands nothing to another user; the user
 	// database is still there, yielding to one the paths bring.
-	if p := HelperPlan(parse(t, "root: true\n"), nil, mustUsers(t, "root: true\n"), time.Unix(0, 0)); p.Owner != (plan.Owner{}) || len(p.Files) != 3 || !p.Files[0].IfAbsent {
+	if p := HelperPlan(parse(t, "root: true\n"), nil, mustUsers(t, "root: true\n"), time.Unix(0, 0)); p.Owner != (protocol.Owner{}) || len(p.Files) != 3 || !p.Files[0].IfAbsent {
 		t.Errorf("root plan = %+v", p)
 	}
 	// With nothing said, passwd and group name the default user, and
 	// nsswitch.conf waits for a program that looks something up.
 	p = HelperPlan(parse(t, "paths: [/x]\npackage: img\n"), nil, mustUsers(t, ""), time.Unix(0, 0))
 	if len(p.Files) != 3 || !strings.Contains(p.Files[0].Data, "smith:x:10:10:") || !strings.Contains(p.Files[1].Data, "smith:x:10:") ||
-		!p.Files[0].IfAbsent || p.Files[2].When != plan.WhenNSS || p.Trace.Infer.NSS != deps.Auto {
+		!p.Files[0].IfAbsent || p.Files[2].When != protocol.WhenNSS || p.Trace.Infer.NSS != deps.Auto {
 		t.Errorf("default plan = %+v", p)
 	}
 	if p := HelperPlan(parse(t, "user: \"1000:1000\"\n"), nil, mustUsers(t, "user: \"1000:1000\"\n"), time.Unix(0, 0)); !strings.Contains(p.Files[0].Data, "smith:x:1000:1000:") {
@@ -389,21 +389,30 @@ func TestGenerateNoCache(t *testing.T) {
 }
 
 // planOf returns the helper plan the trace step reads from its plan mount.
-func planOf(t *testing.T, res *Result) plan.Plan {
+func planOf(t *testing.T, res *Result) protocol.Plan {
 	t.Helper()
-	var p plan.Plan
-	for _, op := range ops(t, res.Manifest) {
-		if fo := op.GetFile(); fo != nil {
-			for _, a := range fo.Actions {
-				if mk := a.GetMkfile(); mk != nil && mk.Path == "/plan.json" {
-					if err := json.Unmarshal(mk.Data, &p); err != nil {
-						t.Fatal(err)
-					}
-					return p
-				}
+	files := mkfiles(t, res.Manifest, "/plan.json")
+	if len(files) == 0 {
+		t.Fatal("no /plan.json in the trace step's inputs")
+	}
+	p, err := protocol.DecodePlan(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// mkfiles returns what the file ops of st write at path: the requests
+// helper steps read from their mounts.
+func mkfiles(t *testing.T, st llb.State, path string) [][]byte {
+	t.Helper()
+	var out [][]byte
+	for _, op := range ops(t, st) {
+		for _, a := range op.GetFile().GetActions() {
+			if mk := a.GetMkfile(); mk != nil && mk.Path == path {
+				out = append(out, mk.Data)
 			}
 		}
 	}
-	t.Fatal("no /plan.json in the trace step's inputs")
-	return p
+	return out
 }

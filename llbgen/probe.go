@@ -1,7 +1,6 @@
 package llbgen
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -11,7 +10,7 @@ import (
 
 	"github.com/smithbuild/smith/config"
 	"github.com/smithbuild/smith/nss"
-	"github.com/smithbuild/smith/plan"
+	"github.com/smithbuild/smith/protocol"
 )
 
 // Mount points of a probe step, inside the image under test. The helper and
@@ -40,7 +39,7 @@ func probes(f *config.File, o Options, final llb.State, img *dockerspec.DockerOC
 		dir = "/"
 	}
 	for _, pr := range f.Probes {
-		p := plan.Probe{
+		p := protocol.Probe{
 			Origin: origin(f, pr.Pos, "probe", pr.Index),
 			Args:   pr.Run.Values(),
 			Exit:   pr.Exit,
@@ -48,7 +47,7 @@ func probes(f *config.File, o Options, final llb.State, img *dockerspec.DockerOC
 			Stdin:  pr.Stdin.Value,
 			Source: probeSrcMount,
 		}
-		b, err := json.Marshal(p)
+		b, err := protocol.EncodeProbe(p)
 		if err != nil {
 			return nil, fmt.Errorf("encoding probe: %w", err)
 		}

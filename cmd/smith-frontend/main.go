@@ -2,9 +2,12 @@
 // static binary, the helper that runs inside the build.
 //
 // With no arguments it serves the BuildKit gateway protocol (this is how
-// BuildKit starts it from the frontend image). Subcommands:
+// BuildKit starts it from the frontend image). Subcommands (the helper's
+// parse their flags or read their protocol request, then call
+// internal/helper):
 //
 //	trace    resolve the ELF closure of paths in a root folder (the in-build helper; also useful by hand)
+//	unpack   read an image archive of the build context: its config, or one layer (in-build)
 //	probe    run a smith.yaml probe against the finished image (in-build)
 //	inspect  print each file of a built image with its package and why it is there
 //	llb      print the LLB of a smith.yaml without a daemon, for debugging

@@ -1,29 +1,17 @@
 package main
 
 import (
-	"crypto/md5"
-	"crypto/sha1"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
-	"path"
-	"path/filepath"
-	"slices"
-	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/smithbuild/smith/deps"
-	"github.com/smithbuild/smith/manifest"
-	"github.com/smithbuild/smith/plan"
-	"github.com/smithbuild/smith/tree"
+	"github.com/smithbuild/smith/internal/helper"
+	"github.com/smithbuild/smith/protocol"
 )
 
 const traceUsage = `usage: smith-frontend trace [--root DIR] [--out DIR] [flags] PATH...
@@ -33,7 +21,7 @@ symlink on the way, and the shared libraries and interpreter of every ELF
 file, and prints each entry with the reason it is there. With --out it also
 copies the closure into an output folder using smith's file policy (root
 owned, 0644/0755, no setuid, mtimes from --epoch). Inside a build the
-frontend passes the whole job as JSON in $SMITH_PLAN.
+frontend passes the whole job as a JSON plan file (--plan-file).
 `
 
 func runTrace(args []string, stdout, stderr io.Writer) error {
@@ -43,7 +31,7 @@ func runTrace(args []string, stdout, stderr io.Writer) error {
 	root := fl.String("root", "/", "the source root folder; symlinks never leave it")
 	out := fl.String("out", "", "copy the closure into this folder (default: only print it)")
 	overlay := fl.String("overlay", "", "a folder copied over the output last (smith's rootfs/), its ELF files traced too; ignored if absent")
-	planJSON := fl.String("plan", os.Getenv(plan.Env), "the whole job as JSON (default $"+plan.Env+"); the flags below add to it")
+	planJSON := fl.String("plan", os.Getenv(protocol.Env), "the whole job as JSON (default $"+protocol.Env+"); the flags below add to it")
 	planFile := fl.String("plan-file", "", "read the whole job as JSON from this file (the build passes it so; thousands of paths fit)")
 	epoch := fl.String("epoch", os.Getenv("SOURCE_DATE_EPOCH"), "mtime in Unix seconds for everything written (default $SOURCE_DATE_EPOCH, else 0)")
 	mkdir := fl.String("mkdir", "", "comma-separated folders to create in the output")
@@ -60,9 +48,10 @@ func runTrace(args []string, stdout, stderr io.Writer) error {
 		}
 		*planJSON = string(b)
 	}
-	var p plan.Plan
+	p := protocol.Plan{Version: protocol.Version}
 	if *planJSON != "" {
-		if err := json.Unmarshal([]byte(*planJSON), &p); err != nil {
+		var err error
+		if p, err = protocol.DecodePlan([]byte(*planJSON)); err != nil {
 			return fmt.Errorf("decoding the plan: %w", err)
 		}
 	}
@@ -86,393 +75,8 @@ func runTrace(args []string, stdout, stderr io.Writer) error {
 		fl.Usage()
 		return errors.New("trace: no paths given")
 	}
-
-	src, err := os.OpenRoot(*root)
-	if err != nil {
-		return fmt.Errorf("opening root: %w", err)
-	}
-	defer src.Close()
-	fsys := src.FS()
-	if *overlay != "" {
-		if err := checkOverlay(*overlay); err != nil {
-			return err
-		}
-		ovl, err := os.OpenRoot(*overlay)
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			*overlay = ""
-		case err != nil:
-			return fmt.Errorf("opening overlay: %w", err)
-		default:
-			defer ovl.Close()
-			// ELF files and scripts the overlay adds need their libraries and interpreters too.
-			elves, err := deps.Programs(ovl.FS())
-			if err != nil {
-				return fmt.Errorf("reading overlay: %w", err)
-			}
-			for _, e := range elves {
-				p.Trace.Paths = append(p.Trace.Paths, deps.Pattern{Glob: escapeGlob(e), Origin: deps.Origin{File: "rootfs" + e}})
-			}
-			fsys = deps.Union(ovl.FS(), fsys)
-		}
-	}
-
-	closure := &deps.Closure{}
-	if len(p.Trace.Paths) > 0 {
-		if closure, err = deps.Resolve(fsys, p.Trace); err != nil {
-			return err
-		}
-		if err := closure.Why(stdout); err != nil {
-			return err
-		}
-		for _, n := range closure.Notes {
-			fmt.Fprintln(stderr, "warning:", n)
-		}
-	}
-	if *out == "" {
-		return nil
-	}
-	if len(closure.Entries) == 0 && !p.Parent && isEmptyDir(*overlay) && *planJSON != "" {
-		return errors.New("nothing to put in the image: smith.yaml names no paths (or every one is excluded), " +
-			"the build context has no rootfs/ and there is no parent; the image would hold only smith's skeleton")
-	}
-	opt := tree.Options{
-		Epoch:    time.Unix(p.Epoch, 0).UTC(),
-		Overlay:  *overlay,
-		Log:      stderr,
-		Writable: p.Writable,
-		UID:      p.Owner.UID,
-		GID:      p.Owner.GID,
-	}
-	opt.Files = generatedFiles(p.Files, closure)
-	if err := tree.Write(*root, closure, *out, p.Mkdir, opt); err != nil {
-		return err
-	}
-	if p.Manifest != "" {
-		return writeManifest(src, *out, p, reasons(closure, opt.Files, *overlay))
-	}
-	return nil
-}
-
-// isEmptyDir tells whether dir is absent or holds nothing.
-func isEmptyDir(dir string) bool {
-	if dir == "" {
-		return true
-	}
-	ents, err := os.ReadDir(dir)
-	return err != nil || len(ents) == 0
-}
-
-// checkOverlay refuses a rootfs/ that is not a directory of the build
-// context itself: a symlink there would be followed by os.OpenRoot, out of
-// the context into the helper's own container (ln -s /etc rootfs).
-func checkOverlay(dir string) error {
-	fi, err := os.Lstat(dir)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return nil
-	case err != nil:
-		return fmt.Errorf("reading rootfs/: %w", err)
-	case fi.Mode()&fs.ModeSymlink != 0:
-		t, _ := os.Readlink(dir)
-		return fmt.Errorf("rootfs: is a symbolic link (to %q): smith takes rootfs/ from the build context only; make it a directory", t)
-	case !fi.IsDir():
-		return fmt.Errorf("rootfs: is a %s, not a directory", strings.ToLower(fi.Mode().Type().String()))
-	}
-	return nil
-}
-
-// writeManifest records which package each file of the output comes from:
-// from the install step's rpmdb record for RPM builds, else from the
-// source's dpkg database when it has one.
-func writeManifest(src *os.Root, out string, p plan.Plan, why map[string][]string) error {
-	var db *manifest.DB
-	var err error
-	switch {
-	case p.RPM != nil:
-		files, err := os.ReadFile(p.RPM.Files)
-		if err != nil {
-			return fmt.Errorf("reading the rpm file list: %w", err)
-		}
-		pkgs, err := os.ReadFile(p.RPM.Packages)
-		if err != nil {
-			return fmt.Errorf("reading the rpm package list: %w", err)
-		}
-		if db, err = manifest.ParseRPM(string(files), string(pkgs), canonical(src)); err != nil {
-			return err
-		}
-		if p.RPM.QA != "" {
-			qa, err := os.ReadFile(p.RPM.QA)
-			if err != nil {
-				return fmt.Errorf("reading the rpm -qa record: %w", err)
-			}
-			if err := db.AddRPMQA(string(qa)); err != nil {
-				return err
-			}
-		}
-	default:
-		if db, err = dpkgDB(src); err != nil {
-			return err
-		}
-	}
-	if db != nil {
-		db.CountInstalled(func(p string) bool {
-			fi, err := src.Lstat(strings.TrimPrefix(p, "/"))
-			return err == nil && !fi.IsDir()
-		})
-	}
-	if p.Record && db != nil {
-		// The files that name the distribution come first, so the
-		// manifest sees them with their owner (base-files, *-release).
-		if err := copyDistroFiles(src, out, p.Epoch); err != nil {
-			return err
-		}
-	}
-	files, err := outputFiles(out)
-	if err != nil {
-		return err
-	}
-	for i := range files {
-		files[i].Reasons = why[files[i].Path]
-		if files[i].Reasons == nil && slices.Contains(distroFiles, strings.TrimPrefix(files[i].Path, "/")) {
-			files[i].Reasons = []string{"names the distribution for vulnerability scanners (packagedb)"}
-		}
-	}
-	m := manifest.Build(files, db)
-	if p.RPM != nil {
-		for i, pkg := range m.Packages {
-			if pin, ok := p.RPM.Locked[pkg.ID]; ok {
-				m.Packages[i].URL, m.Packages[i].SHA256 = pin.URL, pin.SHA256
-			}
-		}
-	}
-	for _, name := range []string{"etc/os-release", "usr/lib/os-release"} {
-		if b, err := readInRoot(src, name); err == nil {
-			m.Distro = manifest.ParseOSRelease(string(b))
-			break
-		}
-	}
-	if p.Record {
-		if err := writeRecord(out, m, db, p.Epoch, files); err != nil {
-			return err
-		}
-	}
-	b, err := json.MarshalIndent(m, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(p.Manifest), 0o755); err != nil {
-		return err
-	}
-	return os.WriteFile(p.Manifest, append(b, '\n'), 0o644)
-}
-
-// distroFiles name the distribution and its release, for scanners: trivy
-// knows Debian by debian_version, Ubuntu by lsb-release, the Red Hat family
-// by its *-release files or os-release; syft reads os-release.
-var distroFiles = []string{
-	"etc/os-release", "etc/debian_version", "etc/lsb-release", "etc/redhat-release", "etc/system-release",
-	"etc/centos-release", "etc/fedora-release", "etc/oracle-release", "etc/rocky-release",
-	"etc/almalinux-release", "etc/alpine-release",
-}
-
-// copyDistroFiles copies the source's distroFiles (links followed) into the
-// output, where it has none of its own.
-func copyDistroFiles(src *os.Root, out string, epoch int64) error {
-	dst, err := os.OpenRoot(out)
-	if err != nil {
-		return err
-	}
-	defer dst.Close()
-	var add []tree.File
-	for _, name := range distroFiles {
-		// Looked up inside the output: an image whose /etc is an absolute
-		// link must not send us to the helper's own /etc.
-		if _, err := dst.Lstat(name); !errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if b, err := readInRoot(src, name); err == nil {
-			add = append(add, tree.File{Path: "/" + name, Mode: 0o644, Data: b})
-		}
-	}
-	if len(add) == 0 {
-		return nil
-	}
-	if err := tree.AddFiles(out, add, tree.Options{Epoch: time.Unix(epoch, 0).UTC()}); err != nil {
-		return fmt.Errorf("copying the distribution's release files: %w", err)
-	}
-	return nil
-}
-
-// writeRecord adds the package record scanners read to the output: the
-// contributing packages in the source's format. The manifest lists the
-// files it adds.
-func writeRecord(out string, m *manifest.Manifest, db *manifest.DB, epoch int64, files []manifest.File) error {
-	if db == nil {
-		return nil
-	}
-	md5s := map[string]string{}
-	for _, f := range files {
-		md5s[f.Path] = f.MD5
-	}
-	rec := manifest.Record(m, db, epoch, func(p string) string { return md5s[p] })
-	if len(rec) == 0 {
-		return nil
-	}
-	var add []tree.File
-	for p, data := range rec {
-		add = append(add, tree.File{Path: p, Mode: 0o644, Data: data})
-	}
-	sort.Slice(add, func(i, j int) bool { return add[i].Path < add[j].Path })
-	if err := tree.AddFiles(out, add, tree.Options{Epoch: time.Unix(epoch, 0).UTC()}); err != nil {
-		return fmt.Errorf("writing the package record: %w", err)
-	}
-	for _, f := range add {
-		sum := sha256.Sum256(f.Data)
-		s1 := sha1.Sum(f.Data)
-		m.Files = append(m.Files, manifest.File{Path: f.Path, SHA256: hex.EncodeToString(sum[:]), SHA1: hex.EncodeToString(s1[:]),
-			Reasons: []string{"package record for vulnerability scanners (packagedb)"}})
-		m.Unowned = append(m.Unowned, f.Path)
-	}
-	sort.Slice(m.Files, func(i, j int) bool { return m.Files[i].Path < m.Files[j].Path })
-	sort.Strings(m.Unowned)
-	return nil
-}
-
-// readInRoot reads name in root, following a final symlink inside the root
-// (/etc/os-release is a link to ../usr/lib/os-release).
-func readInRoot(root *os.Root, name string) ([]byte, error) {
-	phys, _, err := followInRoot(root, deps.PhysicalPaths(root.FS()), "/"+name)
-	if err != nil {
-		return nil, err
-	}
-	return root.ReadFile(strings.TrimPrefix(phys, "/"))
-}
-
-// reasons says why each output file is there: the closure's reasons, then
-// what generated it, and the overlay last (it wins).
-func reasons(c *deps.Closure, generated []tree.File, overlay string) map[string][]string {
-	why := map[string][]string{}
-	for _, e := range c.Entries {
-		why[e.Path] = e.Reasons
-	}
-	for _, f := range generated {
-		why[f.Path] = []string{"generated by smith (" + path.Base(f.Path) + ")"}
-	}
-	if overlay != "" {
-		if root, err := os.OpenRoot(overlay); err == nil {
-			_ = fs.WalkDir(root.FS(), ".", func(name string, d fs.DirEntry, err error) error {
-				if err == nil && !d.IsDir() {
-					why["/"+name] = []string{"from rootfs/ in the build context"}
-				}
-				return nil
-			})
-			root.Close()
-		}
-	}
-	return why
-}
-
-// outputFiles lists the files of the output folder (not directories) with
-// their SHA-256, or their target for symlinks.
-func outputFiles(out string) ([]manifest.File, error) {
-	root, err := os.OpenRoot(out)
-	if err != nil {
-		return nil, err
-	}
-	defer root.Close()
-	var files []manifest.File
-	err = fs.WalkDir(root.FS(), ".", func(name string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		f := manifest.File{Path: "/" + name}
-		switch {
-		case d.Type()&fs.ModeSymlink != 0:
-			if f.Link, err = root.Readlink(name); err != nil {
-				return err
-			}
-		case d.Type().IsRegular():
-			r, err := root.Open(name)
-			if err != nil {
-				return err
-			}
-			h, h1, h5 := sha256.New(), sha1.New(), md5.New()
-			_, err = io.Copy(io.MultiWriter(h, h1, h5), r)
-			r.Close()
-			if err != nil {
-				return err
-			}
-			f.SHA256, f.SHA1, f.MD5 = hex.EncodeToString(h.Sum(nil)), hex.EncodeToString(h1.Sum(nil)), hex.EncodeToString(h5.Sum(nil))
-		}
-		files = append(files, f)
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("listing the output: %w", err)
-	}
-	return files, nil
-}
-
-// dpkgDB reads the dpkg database of the source root, or returns nil when it
-// has none.
-func dpkgDB(src *os.Root) (*manifest.DB, error) {
-	status, err := src.ReadFile("var/lib/dpkg/status")
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	} else if err != nil {
-		return nil, fmt.Errorf("reading the dpkg status: %w", err)
-	}
-	lists := map[string]string{}
-	ents, err := fs.ReadDir(src.FS(), "var/lib/dpkg/info")
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("reading the dpkg file lists: %w", err)
-	}
-	for _, e := range ents {
-		if e.Type().IsRegular() && strings.HasSuffix(e.Name(), ".list") {
-			b, err := src.ReadFile("var/lib/dpkg/info/" + e.Name())
-			if err != nil {
-				return nil, fmt.Errorf("reading the dpkg file lists: %w", err)
-			}
-			lists[e.Name()] = string(b)
-		}
-	}
-	return manifest.ParseDpkg(string(status), lists, canonical(src))
-}
-
-// canonical maps a path as a package database lists it to where it is in
-// the source tree once every directory link on the way is resolved.
-func canonical(src *os.Root) func(string) string {
-	phys := deps.PhysicalPaths(src.FS())
-	return func(p string) string {
-		if c, err := phys(p); err == nil {
-			return c
-		}
-		return p
-	}
-}
-
-// generatedFiles picks the plan's generated files that apply to the
-// closure.
-func generatedFiles(files []plan.File, c *deps.Closure) []tree.File {
-	have := map[string]bool{}
-	for _, e := range c.Entries {
-		have[e.Path] = true
-	}
-	var out []tree.File
-	for _, f := range files {
-		if (f.When == plan.WhenNSS && !c.NSS) || (f.IfAbsent && have[f.Path]) {
-			continue
-		}
-		out = append(out, tree.File{Path: f.Path, Mode: fs.FileMode(f.Mode), Data: []byte(f.Data)})
-	}
-	return out
-}
-
-// escapeGlob quotes the glob metacharacters of a literal path.
-func escapeGlob(p string) string {
-	r := strings.NewReplacer(`\`, `\\`, `*`, `\*`, `?`, `\?`, `[`, `\[`)
-	return r.Replace(p)
+	return helper.Trace(p, helper.TraceOptions{Root: *root, Out: *out, Overlay: *overlay, Planned: *planJSON != "",
+		Stdout: stdout, Stderr: stderr})
 }
 
 type multiFlag []string

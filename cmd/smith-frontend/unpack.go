@@ -1,55 +1,25 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
-
-	"github.com/containerd/platforms"
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/smithbuild/smith/imagearchive"
+	"github.com/smithbuild/smith/internal/helper"
+	"github.com/smithbuild/smith/protocol"
 )
-
-// openArchiveFile opens the image archive in the file path (inside the
-// folder root when root is not empty: links are followed only inside it);
-// close releases both.
-func openArchiveFile(root, path, name string, opt imagearchive.Options) (a *imagearchive.Archive, close func(), err error) {
-	var f *os.File
-	if root != "" {
-		r, err := os.OpenRoot(root)
-		if err != nil {
-			return nil, nil, err
-		}
-		f, err = r.Open(path)
-		r.Close()
-		if err != nil {
-			return nil, nil, fmt.Errorf("%s: %w (an archive must be a file of the build context)", name, err)
-		}
-	} else if f, err = os.Open(path); err != nil {
-		return nil, nil, err
-	}
-	fi, err := f.Stat()
-	if err == nil {
-		a, err = imagearchive.OpenWith(f, fi.Size(), name, opt)
-	}
-	if err != nil {
-		f.Close()
-		return nil, nil, err
-	}
-	return a, func() { a.Close(); f.Close() }, nil
-}
 
 const unpackUsage = `usage: smith-frontend unpack --archive FILE [--tag T] [--platform P] --inspect --out DIR
        smith-frontend unpack --archive FILE [--tag T] [--platform P] --layer K --out DIR
+       smith-frontend unpack --request FILE
 
 Reads an image archive: an OCI image layout or a docker save archive, as a
 tar, .tar.gz/.tgz or zstd file. --inspect writes DIR/image.json:
-{"config": <the image config, as in the archive>, "layers": N}. --layer K
+{"version": 1, "config": <the image config, as in the archive>, "layers": N}.
+--request reads the whole job as JSON (the build passes it so). --layer K
 applies layer K (0-based) onto DIR, which holds layers 0..K-1: whiteouts
 are honoured, nothing is written outside DIR, ownership, modes, mtimes,
 symlinks and hard links are kept, devices and FIFOs skipped. Every blob read
@@ -70,8 +40,24 @@ func runUnpack(args []string, stdout, stderr io.Writer) error {
 	tmp := fl.String("tmp", "", "where a compressed archive is decompressed (default $TMPDIR, else /tmp)")
 	maxBytes := fl.Int64("max-bytes", imagearchive.DefaultMaxBytes, "the most bytes the archive, and each layer, may decompress to")
 	context := fl.String("context", "", "open --archive inside this folder (the build context), never following a link out of it")
+	request := fl.String("request", "", "read the whole job as JSON from this file; no other flag goes with it")
 	if err := fl.Parse(args); err != nil {
 		return err
+	}
+	if *request != "" {
+		if fl.NFlag() != 1 || fl.NArg() > 0 {
+			fl.Usage()
+			return errors.New("unpack: --request takes no other flag or argument")
+		}
+		b, err := os.ReadFile(*request)
+		if err != nil {
+			return fmt.Errorf("reading the unpack request: %w", err)
+		}
+		req, err := protocol.DecodeUnpack(b)
+		if err != nil {
+			return fmt.Errorf("decoding the unpack request: %w", err)
+		}
+		return helper.Unpack(req, stderr)
 	}
 	switch {
 	case fl.NArg() > 0:
@@ -84,43 +70,10 @@ func runUnpack(args []string, stdout, stderr io.Writer) error {
 		fl.Usage()
 		return errors.New("unpack: give exactly one of --inspect and --layer K")
 	}
-	var plat *ocispec.Platform
-	if *platform != "" {
-		p, err := platforms.Parse(*platform)
-		if err != nil {
-			return fmt.Errorf("unpack: --platform: %w", err)
-		}
-		plat = &p
-	}
-	if *name == "" {
-		*name = filepath.Base(*archive)
-	}
-
-	a, closeArchive, err := openArchiveFile(*context, *archive, *name, imagearchive.Options{TempDir: *tmp, MaxBytes: *maxBytes})
-	if err != nil {
+	req := protocol.Unpack{Version: protocol.Version, Archive: *archive, Context: *context, Name: *name, Tag: *tag,
+		Platform: *platform, TempDir: *tmp, MaxBytes: *maxBytes, Out: *out, Inspect: *inspect, Layer: max(*layer, 0)}
+	if err := req.Check(); err != nil {
 		return err
 	}
-	defer closeArchive()
-	img, err := a.Image(*tag, plat)
-	if err != nil {
-		return err
-	}
-	if *inspect && plat != nil && img.Platform.OS != "" && !platforms.Only(*plat).Match(img.Platform) {
-		fmt.Fprintf(stderr, "warning: %s: the image is for %s, not %s\n", *name, platforms.Format(img.Platform), platforms.Format(*plat))
-	}
-
-	if err := os.MkdirAll(*out, 0o755); err != nil {
-		return err
-	}
-	if *inspect {
-		// The config goes in byte for byte (json.Marshal would reformat it).
-		b := fmt.Appendf(nil, "{\"config\":%s,\"layers\":%d}\n", bytes.TrimSpace(img.Config), len(img.Layers))
-		return os.WriteFile(filepath.Join(*out, "image.json"), b, 0o644)
-	}
-	root, err := os.OpenRoot(*out)
-	if err != nil {
-		return err
-	}
-	defer root.Close()
-	return img.ApplyLayer(*layer, root, stderr)
+	return helper.Unpack(req, stderr)
 }

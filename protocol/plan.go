@@ -1,14 +1,21 @@
-package plan
+package protocol
 
-import "github.com/smithbuild/smith/deps"
+import (
+	"fmt"
+
+	"github.com/smithbuild/smith/deps"
+)
 
 // Env names the environment variable the helper's trace command reads a
 // JSON Plan from when run by hand. Builds pass the plan as a file
 // (--plan-file) instead: an environment string holds at most 128 KiB.
 const Env = "SMITH_PLAN"
 
-// Plan is one microcontainer's output, as the helper builds it.
+// Plan is one microcontainer's output, as the helper builds it: the trace
+// step's request.
 type Plan struct {
+	// Version is the protocol version; EncodePlan sets it.
+	Version int `json:"version"`
 	// Trace is what to copy from the source root, with its closure.
 	Trace deps.Request `json:"trace"`
 	// Mkdir lists directories to create (the skeleton, volumes, workdir).
@@ -79,20 +86,20 @@ type Owner struct {
 	GID int `json:"gid"`
 }
 
-// Probe is one smith.yaml probe, as the helper runs it against the
-// finished image.
-type Probe struct {
-	// Origin names the probe in messages ("smith.yaml:12:3: probe[0]").
-	Origin deps.Origin `json:"origin"`
-	// Args is the command; Args[0] is looked up in the image's PATH.
-	Args []string `json:"args"`
-	// Exit is the exit code the command must return.
-	Exit int `json:"exit"`
-	// Output, when not empty, must occur in stdout or stderr.
-	Output string `json:"output,omitempty"`
-	// Stdin is fed to the command.
-	Stdin string `json:"stdin,omitempty"`
-	// Source is where the source tree is mounted: a failed lookup of a
-	// path the source has is reported as a file to add to paths.
-	Source string `json:"source"`
+// EncodePlan writes p as the trace step reads it.
+func EncodePlan(p Plan) ([]byte, error) {
+	p.Version = Version
+	return encode(p)
+}
+
+// DecodePlan reads a plan of this protocol version.
+func DecodePlan(b []byte) (Plan, error) {
+	return decodeChecked(b, Plan.check)
+}
+
+func (p Plan) check() error {
+	if p.Epoch < 0 {
+		return fmt.Errorf("epoch %d: want a non-negative number of seconds", p.Epoch)
+	}
+	return nil
 }
