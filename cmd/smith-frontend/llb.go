@@ -13,7 +13,7 @@ import (
 	"github.com/containerd/platforms"
 	"github.com/moby/buildkit/client/llb"
 
-	"github.com/smithbuild/smith/frontend"
+	"github.com/smithbuild/smith/internal/frontend"
 )
 
 // defaultImage is the frontend image the offline LLB runs the helper from;

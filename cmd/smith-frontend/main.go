@@ -22,7 +22,7 @@ import (
 	"github.com/moby/buildkit/util/appcontext"
 	_ "github.com/moby/buildkit/util/grpcutil/encoding/proto" // the gateway's wire codec
 
-	"github.com/smithbuild/smith/frontend"
+	"github.com/smithbuild/smith/internal/frontend"
 )
 
 // version is set at link time (-X main.version=…).

@@ -8,7 +8,7 @@ import (
 	"os"
 
 	"github.com/smithbuild/smith/internal/helper"
-	"github.com/smithbuild/smith/protocol"
+	"github.com/smithbuild/smith/internal/protocol"
 )
 
 // runProbe runs the probe the build's probe step hands over in a file,

@@ -9,9 +9,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/smithbuild/smith/deps"
+	"github.com/smithbuild/smith/internal/closure"
 	"github.com/smithbuild/smith/internal/helper"
-	"github.com/smithbuild/smith/protocol"
+	"github.com/smithbuild/smith/internal/protocol"
 )
 
 const traceUsage = `usage: smith-frontend trace [--root DIR] [--out DIR] [flags] PATH...
@@ -56,10 +56,10 @@ func runTrace(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	for _, a := range fl.Args() {
-		p.Trace.Paths = append(p.Trace.Paths, deps.Pattern{Glob: a})
+		p.Trace.Paths = append(p.Trace.Paths, closure.Pattern{Glob: a})
 	}
 	for _, e := range excludes {
-		p.Trace.Excludes = append(p.Trace.Excludes, deps.Pattern{Glob: e})
+		p.Trace.Excludes = append(p.Trace.Excludes, closure.Pattern{Glob: e})
 	}
 	if *mkdir != "" {
 		p.Mkdir = append(p.Mkdir, strings.Split(*mkdir, ",")...)

@@ -7,9 +7,9 @@ import (
 	"io"
 	"os"
 
-	"github.com/smithbuild/smith/imagearchive"
 	"github.com/smithbuild/smith/internal/helper"
-	"github.com/smithbuild/smith/protocol"
+	"github.com/smithbuild/smith/internal/imagearchive"
+	"github.com/smithbuild/smith/internal/protocol"
 )
 
 const unpackUsage = `usage: smith-frontend unpack --archive FILE [--tag T] [--platform P] --inspect --out DIR

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/smithbuild/smith/protocol"
+	"github.com/smithbuild/smith/internal/protocol"
 )
 
 // TestUnpackFlags: the flags and the request file reach the helper as one

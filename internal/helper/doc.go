@@ -1,6 +1,6 @@
 // Package helper is what smith's in-build helper does once
 // cmd/smith-frontend has read its request: trace runs a protocol.Plan
-// (deps for the closure, tree for the output, manifest for the package
+// (closure for the closure, rootfs for the output, pkgdb for the package
 // manifest), unpack a protocol.Unpack over an image archive
 // (imagearchive), probe a protocol.Probe under ptrace (probe); inspect reads
 // the package manifest back from an exported image.

@@ -5,10 +5,11 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/smithbuild/smith/deps"
+	"github.com/smithbuild/smith/internal/closure"
+	"github.com/smithbuild/smith/internal/fsroot"
 )
 
-func TestFollowInRoot(t *testing.T) {
+func TestReadInRoot(t *testing.T) {
 	dir := t.TempDir()
 	must := func(err error) {
 		t.Helper()
@@ -31,11 +32,11 @@ func TestFollowInRoot(t *testing.T) {
 			t.Errorf("%s: %v %q", p, err, b)
 		}
 	}
-	phys := deps.PhysicalPaths(root.FS())
-	if _, _, err := followInRoot(root, phys, "/etc/up"); err == nil {
+	phys := closure.PhysicalPaths(root.FS())
+	if _, _, err := fsroot.Follow(root, phys, "/etc/up"); err == nil {
 		t.Error("/etc/up resolved to a file outside the root's /etc/passwd (which does not exist inside)")
 	}
-	if _, _, err := followInRoot(root, phys, "/etc/loop"); err == nil {
+	if _, _, err := fsroot.Follow(root, phys, "/etc/loop"); err == nil {
 		t.Error("a link loop resolved")
 	}
 	if !sourceHasFile(root, phys, "/etc/os-release") || sourceHasFile(root, phys, "/etc") || sourceHasFile(root, phys, "/nope") {

@@ -10,9 +10,9 @@ import (
 	"text/tabwriter"
 
 	"github.com/containerd/platforms"
-	"github.com/smithbuild/smith/imagearchive"
-	"github.com/smithbuild/smith/manifest"
-	"github.com/smithbuild/smith/protocol"
+	"github.com/smithbuild/smith/internal/imagearchive"
+	"github.com/smithbuild/smith/internal/pkgdb"
+	"github.com/smithbuild/smith/internal/protocol"
 )
 
 // Inspect prints, for every file of the microcontainer in image (an OCI
@@ -29,7 +29,7 @@ func Inspect(image, tag string, plat *platforms.Platform, stdout io.Writer) erro
 	if err != nil {
 		return err
 	}
-	st, err := a.Attestation(img, manifest.PredicateType)
+	st, err := a.Attestation(img, pkgdb.PredicateType)
 	if err != nil {
 		return err
 	}
@@ -74,7 +74,7 @@ func openImageArchive(p string) (*imagearchive.Archive, func(), error) {
 	return a, func() { closeArchive(); cleanup() }, nil
 }
 
-func printInspect(w io.Writer, m *manifest.Manifest) error {
+func printInspect(w io.Writer, m *pkgdb.Manifest) error {
 	if m.Distro != nil {
 		fmt.Fprintf(w, "distribution: %s %s\n", m.Distro.ID, m.Distro.VersionID)
 	}

@@ -11,9 +11,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/smithbuild/smith/deps"
-	"github.com/smithbuild/smith/probe"
-	"github.com/smithbuild/smith/protocol"
+	"github.com/smithbuild/smith/internal/closure"
+	"github.com/smithbuild/smith/internal/fsroot"
+	"github.com/smithbuild/smith/internal/probe"
+	"github.com/smithbuild/smith/internal/protocol"
 )
 
 // Probe runs one smith.yaml probe inside the finished image, as the
@@ -91,7 +92,7 @@ func missingFromImage(src string, misses []probe.Miss) ([]string, error) {
 		return nil, fmt.Errorf("opening the source tree: %w", err)
 	}
 	defer root.Close()
-	phys := deps.PhysicalPaths(root.FS())
+	phys := closure.PhysicalPaths(root.FS())
 	var fixes []string
 	seen := map[string]bool{}
 	for _, m := range misses {
@@ -121,7 +122,7 @@ func missingFromImage(src string, misses []probe.Miss) ([]string, error) {
 // sourceHasFile tells whether p is a file (links followed, inside the
 // source root) in the source tree.
 func sourceHasFile(root *os.Root, phys func(string) (string, error), p string) bool {
-	_, fi, err := followInRoot(root, phys, p)
+	_, fi, err := fsroot.Follow(root, phys, p)
 	return err == nil && fi.Mode().IsRegular()
 }
 

@@ -8,8 +8,8 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/smithbuild/smith/deps"
-	"github.com/smithbuild/smith/protocol"
+	"github.com/smithbuild/smith/internal/closure"
+	"github.com/smithbuild/smith/internal/protocol"
 )
 
 // TestProbe runs probes on this machine as if it were the image, against a
@@ -20,7 +20,7 @@ func TestProbe(t *testing.T) {
 	env := []string{"PATH=/usr/local/bin:/usr/bin:/bin", "LC_ALL=C"}
 	run := func(p protocol.Probe) (string, error) {
 		t.Helper()
-		p.Origin, p.Source = deps.Origin{File: "smith.yaml", Line: 9, Col: 3, Field: "probe"}, src
+		p.Origin, p.Source = closure.Origin{File: "smith.yaml", Line: 9, Col: 3, Field: "probe"}, src
 		var stdout, stderr bytes.Buffer
 		err := Probe(context.Background(), p, env, &stdout, &stderr)
 		if errors.Is(err, syscall.EPERM) {

@@ -17,10 +17,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/smithbuild/smith/deps"
-	"github.com/smithbuild/smith/manifest"
-	"github.com/smithbuild/smith/protocol"
-	"github.com/smithbuild/smith/tree"
+	"github.com/smithbuild/smith/internal/closure"
+	"github.com/smithbuild/smith/internal/fsroot"
+	"github.com/smithbuild/smith/internal/pkgdb"
+	"github.com/smithbuild/smith/internal/protocol"
+	"github.com/smithbuild/smith/internal/rootfs"
 )
 
 // TraceOptions are where the trace command runs a plan.
@@ -65,37 +66,37 @@ func Trace(p protocol.Plan, o TraceOptions) error {
 		default:
 			defer ovl.Close()
 			// ELF files and scripts the overlay adds need their libraries and interpreters too.
-			elves, err := deps.Programs(ovl.FS())
+			elves, err := closure.Programs(ovl.FS())
 			if err != nil {
 				return fmt.Errorf("reading overlay: %w", err)
 			}
 			for _, e := range elves {
-				p.Trace.Paths = append(p.Trace.Paths, deps.Pattern{Glob: escapeGlob(e), Origin: deps.Origin{File: "rootfs" + e}})
+				p.Trace.Paths = append(p.Trace.Paths, closure.Pattern{Glob: escapeGlob(e), Origin: closure.Origin{File: "rootfs" + e}})
 			}
-			fsys = deps.Union(ovl.FS(), fsys)
+			fsys = closure.Union(ovl.FS(), fsys)
 		}
 	}
 
-	closure := &deps.Closure{}
+	c := &closure.Closure{}
 	if len(p.Trace.Paths) > 0 {
-		if closure, err = deps.Resolve(fsys, p.Trace); err != nil {
+		if c, err = closure.Resolve(fsys, p.Trace); err != nil {
 			return err
 		}
-		if err := closure.Why(stdout); err != nil {
+		if err := c.Why(stdout); err != nil {
 			return err
 		}
-		for _, n := range closure.Notes {
+		for _, n := range c.Notes {
 			fmt.Fprintln(stderr, "warning:", n)
 		}
 	}
 	if out == "" {
 		return nil
 	}
-	if len(closure.Entries) == 0 && !p.Parent && isEmptyDir(overlay) && o.Planned {
+	if len(c.Entries) == 0 && !p.Parent && isEmptyDir(overlay) && o.Planned {
 		return errors.New("nothing to put in the image: smith.yaml names no paths (or every one is excluded), " +
 			"the build context has no rootfs/ and there is no parent; the image would hold only smith's skeleton")
 	}
-	opt := tree.Options{
+	opt := rootfs.Options{
 		Epoch:    time.Unix(p.Epoch, 0).UTC(),
 		Overlay:  overlay,
 		Log:      stderr,
@@ -103,12 +104,12 @@ func Trace(p protocol.Plan, o TraceOptions) error {
 		UID:      p.Owner.UID,
 		GID:      p.Owner.GID,
 	}
-	opt.Files = generatedFiles(p.Files, closure)
-	if err := tree.Write(root, closure, out, p.Mkdir, opt); err != nil {
+	opt.Files = generatedFiles(p.Files, c)
+	if err := rootfs.Write(root, c, out, p.Mkdir, opt); err != nil {
 		return err
 	}
 	if p.Manifest != "" {
-		return writeManifest(src, out, p, reasons(closure, opt.Files, overlay))
+		return writeManifest(src, out, p, reasons(c, opt.Files, overlay))
 	}
 	return nil
 }
@@ -145,7 +146,7 @@ func checkOverlay(dir string) error {
 // from the install step's rpmdb record for RPM builds, else from the
 // source's dpkg database when it has one.
 func writeManifest(src *os.Root, out string, p protocol.Plan, why map[string][]string) error {
-	var db *manifest.DB
+	var db *pkgdb.DB
 	var err error
 	switch {
 	case p.RPM != nil:
@@ -157,7 +158,7 @@ func writeManifest(src *os.Root, out string, p protocol.Plan, why map[string][]s
 		if err != nil {
 			return fmt.Errorf("reading the rpm package list: %w", err)
 		}
-		if db, err = manifest.ParseRPM(string(files), string(pkgs), canonical(src)); err != nil {
+		if db, err = pkgdb.ParseRPM(string(files), string(pkgs), canonical(src)); err != nil {
 			return err
 		}
 		if p.RPM.QA != "" {
@@ -197,7 +198,7 @@ func writeManifest(src *os.Root, out string, p protocol.Plan, why map[string][]s
 			files[i].Reasons = []string{"names the distribution for vulnerability scanners (packagedb)"}
 		}
 	}
-	m := manifest.Build(files, db)
+	m := pkgdb.Build(files, db)
 	if p.RPM != nil {
 		for i, pkg := range m.Packages {
 			if pin, ok := p.RPM.Locked[pkg.ID]; ok {
@@ -207,7 +208,7 @@ func writeManifest(src *os.Root, out string, p protocol.Plan, why map[string][]s
 	}
 	for _, name := range []string{"etc/os-release", "usr/lib/os-release"} {
 		if b, err := readInRoot(src, name); err == nil {
-			m.Distro = manifest.ParseOSRelease(string(b))
+			m.Distro = pkgdb.ParseOSRelease(string(b))
 			break
 		}
 	}
@@ -243,7 +244,7 @@ func copyDistroFiles(src *os.Root, out string, epoch int64) error {
 		return err
 	}
 	defer dst.Close()
-	var add []tree.File
+	var add []rootfs.File
 	for _, name := range distroFiles {
 		// Looked up inside the output: an image whose /etc is an absolute
 		// link must not send us to the helper's own /etc.
@@ -251,13 +252,13 @@ func copyDistroFiles(src *os.Root, out string, epoch int64) error {
 			continue
 		}
 		if b, err := readInRoot(src, name); err == nil {
-			add = append(add, tree.File{Path: "/" + name, Mode: 0o644, Data: b})
+			add = append(add, rootfs.File{Path: "/" + name, Mode: 0o644, Data: b})
 		}
 	}
 	if len(add) == 0 {
 		return nil
 	}
-	if err := tree.AddFiles(out, add, tree.Options{Epoch: time.Unix(epoch, 0).UTC()}); err != nil {
+	if err := rootfs.AddFiles(out, add, rootfs.Options{Epoch: time.Unix(epoch, 0).UTC()}); err != nil {
 		return fmt.Errorf("copying the distribution's release files: %w", err)
 	}
 	return nil
@@ -266,7 +267,7 @@ func copyDistroFiles(src *os.Root, out string, epoch int64) error {
 // writeRecord adds the package record scanners read to the output: the
 // contributing packages in the source's format. The manifest lists the
 // files it adds.
-func writeRecord(out string, m *manifest.Manifest, db *manifest.DB, epoch int64, files []manifest.File) error {
+func writeRecord(out string, m *pkgdb.Manifest, db *pkgdb.DB, epoch int64, files []pkgdb.File) error {
 	if db == nil {
 		return nil
 	}
@@ -274,22 +275,22 @@ func writeRecord(out string, m *manifest.Manifest, db *manifest.DB, epoch int64,
 	for _, f := range files {
 		md5s[f.Path] = f.MD5
 	}
-	rec := manifest.Record(m, db, epoch, func(p string) string { return md5s[p] })
+	rec := pkgdb.Record(m, db, epoch, func(p string) string { return md5s[p] })
 	if len(rec) == 0 {
 		return nil
 	}
-	var add []tree.File
+	var add []rootfs.File
 	for p, data := range rec {
-		add = append(add, tree.File{Path: p, Mode: 0o644, Data: data})
+		add = append(add, rootfs.File{Path: p, Mode: 0o644, Data: data})
 	}
 	sort.Slice(add, func(i, j int) bool { return add[i].Path < add[j].Path })
-	if err := tree.AddFiles(out, add, tree.Options{Epoch: time.Unix(epoch, 0).UTC()}); err != nil {
+	if err := rootfs.AddFiles(out, add, rootfs.Options{Epoch: time.Unix(epoch, 0).UTC()}); err != nil {
 		return fmt.Errorf("writing the package record: %w", err)
 	}
 	for _, f := range add {
 		sum := sha256.Sum256(f.Data)
 		s1 := sha1.Sum(f.Data)
-		m.Files = append(m.Files, manifest.File{Path: f.Path, SHA256: hex.EncodeToString(sum[:]), SHA1: hex.EncodeToString(s1[:]),
+		m.Files = append(m.Files, pkgdb.File{Path: f.Path, SHA256: hex.EncodeToString(sum[:]), SHA1: hex.EncodeToString(s1[:]),
 			Reasons: []string{"package record for vulnerability scanners (packagedb)"}})
 		m.Unowned = append(m.Unowned, f.Path)
 	}
@@ -301,7 +302,7 @@ func writeRecord(out string, m *manifest.Manifest, db *manifest.DB, epoch int64,
 // readInRoot reads name in root, following a final symlink inside the root
 // (/etc/os-release is a link to ../usr/lib/os-release).
 func readInRoot(root *os.Root, name string) ([]byte, error) {
-	phys, _, err := followInRoot(root, deps.PhysicalPaths(root.FS()), "/"+name)
+	phys, _, err := fsroot.Follow(root, closure.PhysicalPaths(root.FS()), "/"+name)
 	if err != nil {
 		return nil, err
 	}
@@ -310,7 +311,7 @@ func readInRoot(root *os.Root, name string) ([]byte, error) {
 
 // reasons says why each output file is there: the closure's reasons, then
 // what generated it, and the overlay last (it wins).
-func reasons(c *deps.Closure, generated []tree.File, overlay string) map[string][]string {
+func reasons(c *closure.Closure, generated []rootfs.File, overlay string) map[string][]string {
 	why := map[string][]string{}
 	for _, e := range c.Entries {
 		why[e.Path] = e.Reasons
@@ -334,18 +335,18 @@ func reasons(c *deps.Closure, generated []tree.File, overlay string) map[string]
 
 // outputFiles lists the files of the output folder (not directories) with
 // their SHA-256, or their target for symlinks.
-func outputFiles(out string) ([]manifest.File, error) {
+func outputFiles(out string) ([]pkgdb.File, error) {
 	root, err := os.OpenRoot(out)
 	if err != nil {
 		return nil, err
 	}
 	defer root.Close()
-	var files []manifest.File
+	var files []pkgdb.File
 	err = fs.WalkDir(root.FS(), ".", func(name string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
-		f := manifest.File{Path: "/" + name}
+		f := pkgdb.File{Path: "/" + name}
 		switch {
 		case d.Type()&fs.ModeSymlink != 0:
 			if f.Link, err = root.Readlink(name); err != nil {
@@ -375,7 +376,7 @@ func outputFiles(out string) ([]manifest.File, error) {
 
 // dpkgDB reads the dpkg database of the source root, or returns nil when it
 // has none.
-func dpkgDB(src *os.Root) (*manifest.DB, error) {
+func dpkgDB(src *os.Root) (*pkgdb.DB, error) {
 	status, err := src.ReadFile("var/lib/dpkg/status")
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -396,13 +397,13 @@ func dpkgDB(src *os.Root) (*manifest.DB, error) {
 			lists[e.Name()] = string(b)
 		}
 	}
-	return manifest.ParseDpkg(string(status), lists, canonical(src))
+	return pkgdb.ParseDpkg(string(status), lists, canonical(src))
 }
 
 // canonical maps a path as a package database lists it to where it is in
 // the source tree once every directory link on the way is resolved.
 func canonical(src *os.Root) func(string) string {
-	phys := deps.PhysicalPaths(src.FS())
+	phys := closure.PhysicalPaths(src.FS())
 	return func(p string) string {
 		if c, err := phys(p); err == nil {
 			return c
@@ -413,17 +414,17 @@ func canonical(src *os.Root) func(string) string {
 
 // generatedFiles picks the plan's generated files that apply to the
 // closure.
-func generatedFiles(files []protocol.File, c *deps.Closure) []tree.File {
+func generatedFiles(files []protocol.File, c *closure.Closure) []rootfs.File {
 	have := map[string]bool{}
 	for _, e := range c.Entries {
 		have[e.Path] = true
 	}
-	var out []tree.File
+	var out []rootfs.File
 	for _, f := range files {
 		if (f.When == protocol.WhenNSS && !c.NSS) || (f.IfAbsent && have[f.Path]) {
 			continue
 		}
-		out = append(out, tree.File{Path: f.Path, Mode: fs.FileMode(f.Mode), Data: []byte(f.Data)})
+		out = append(out, rootfs.File{Path: f.Path, Mode: fs.FileMode(f.Mode), Data: []byte(f.Data)})
 	}
 	return out
 }

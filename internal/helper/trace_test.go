@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/smithbuild/smith/deps"
-	"github.com/smithbuild/smith/protocol"
+	"github.com/smithbuild/smith/internal/closure"
+	"github.com/smithbuild/smith/internal/protocol"
 )
 
 // writeTree creates name/content pairs under dir: a name ending in / is a
@@ -103,9 +103,9 @@ func TestTrace(t *testing.T) {
 	writeTree(t, overlay, "etc/motd", "hello\n")
 	mf := filepath.Join(tmp, "meta", "package-manifest.json")
 	p := protocol.Plan{
-		Trace: deps.Request{
-			Paths:    []deps.Pattern{{Glob: "/etc/app/*.txt", Origin: deps.Origin{File: "smith.yaml", Line: 3, Col: 3, Field: "paths"}}},
-			Excludes: []deps.Pattern{{Glob: "/usr/share/app/skip.txt"}},
+		Trace: closure.Request{
+			Paths:    []closure.Pattern{{Glob: "/etc/app/*.txt", Origin: closure.Origin{File: "smith.yaml", Line: 3, Col: 3, Field: "paths"}}},
+			Excludes: []closure.Pattern{{Glob: "/usr/share/app/skip.txt"}},
 		},
 		Mkdir:    []string{"/write", "/run", "/read"},
 		Writable: []string{"/write", "/run"},
@@ -206,7 +206,7 @@ func TestTrace(t *testing.T) {
 func TestTraceOnlyPrints(t *testing.T) {
 	root := fakeSource(t)
 	var stdout bytes.Buffer
-	p := protocol.Plan{Trace: deps.Request{Paths: []deps.Pattern{{Glob: "/etc/app/data.txt"}}}}
+	p := protocol.Plan{Trace: closure.Request{Paths: []closure.Pattern{{Glob: "/etc/app/data.txt"}}}}
 	if err := Trace(p, TraceOptions{Root: root, Stdout: &stdout, Stderr: io.Discard}); err != nil {
 		t.Fatal(err)
 	}
@@ -221,7 +221,7 @@ func TestTraceRefuses(t *testing.T) {
 	paths := func(globs ...string) protocol.Plan {
 		var p protocol.Plan
 		for _, g := range globs {
-			p.Trace.Paths = append(p.Trace.Paths, deps.Pattern{Glob: g, Origin: deps.Origin{File: "smith.yaml", Line: 2, Col: 3, Field: "paths"}})
+			p.Trace.Paths = append(p.Trace.Paths, closure.Pattern{Glob: g, Origin: closure.Origin{File: "smith.yaml", Line: 2, Col: 3, Field: "paths"}})
 		}
 		return p
 	}

@@ -9,8 +9,8 @@ import (
 	"github.com/containerd/platforms"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
-	"github.com/smithbuild/smith/imagearchive"
-	"github.com/smithbuild/smith/protocol"
+	"github.com/smithbuild/smith/internal/imagearchive"
+	"github.com/smithbuild/smith/internal/protocol"
 )
 
 // openArchiveFile opens the image archive in the file path (inside the

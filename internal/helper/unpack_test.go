@@ -13,8 +13,8 @@ import (
 	digest "github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
-	"github.com/smithbuild/smith/manifest"
-	"github.com/smithbuild/smith/protocol"
+	"github.com/smithbuild/smith/internal/pkgdb"
+	"github.com/smithbuild/smith/internal/protocol"
 )
 
 // tarOf writes name/body pairs (a name ending in / is a directory) as a tar.
@@ -56,7 +56,7 @@ func ociArchive(t *testing.T, path string, layers ...[]byte) []byte {
 // ociLayout returns the name/content pairs of an OCI layout holding one
 // image with the given layers and, when statement is not nil, an
 // attestation manifest for it as BuildKit attaches one, holding statement
-// as a layer of manifest.PredicateType.
+// as a layer of pkgdb.PredicateType.
 func ociLayout(statement []byte, layers ...[]byte) (files []string, config []byte) {
 	blob := func(mt string, b []byte) ocispec.Descriptor {
 		d := digest.FromBytes(b)
@@ -83,7 +83,7 @@ func ociLayout(statement []byte, layers ...[]byte) (files []string, config []byt
 	idx := ocispec.Index{Manifests: []ocispec.Descriptor{md}}
 	if statement != nil {
 		st := blob("application/vnd.in-toto+json", statement)
-		st.Annotations = map[string]string{"in-toto.io/predicate-type": manifest.PredicateType}
+		st.Annotations = map[string]string{"in-toto.io/predicate-type": pkgdb.PredicateType}
 		ad := manifestOf([]byte(`{"architecture":"unknown","os":"unknown","rootfs":{"type":"layers"}}`), []ocispec.Descriptor{st})
 		ad.Platform = &ocispec.Platform{OS: "unknown", Architecture: "unknown"}
 		ad.Annotations = map[string]string{"vnd.docker.reference.type": "attestation-manifest", "vnd.docker.reference.digest": md.Digest.String()}

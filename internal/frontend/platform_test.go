@@ -1,0 +1,241 @@
+package frontend
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	intoto "github.com/in-toto/in-toto-golang/in_toto"
+	"github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/frontend/gateway/client"
+	"github.com/moby/buildkit/solver/result"
+
+	"github.com/smithbuild/smith/internal/llbgen"
+	"github.com/smithbuild/smith/internal/pkgdb"
+)
+
+const ociYAML = "package: debian/x:1\npaths: [/usr/bin/cat]\n"
+
+// ociFake knows the image of ociYAML and a package manifest.
+func ociFake(m pkgdb.Manifest) *fakeResolver {
+	r := newFake()
+	r.images["docker.io/debian/x:1"] = fakeImage{digest: testDigest("x")}
+	r.outputs[llbgen.ManifestFile] = mustJSON(m)
+	return r
+}
+
+// TestPlatform: one platform's image is solved with the client's cache
+// sources; its result carries the image config and the epoch.
+func TestPlatform(t *testing.T) {
+	r := ociFake(pkgdb.Manifest{})
+	o := testOptions()
+	o.BuildArgs = map[string]string{"SOURCE_DATE_EPOCH": "1700000000"}
+	o.Labels = map[string]string{"team": "a"}
+	o.CacheImports = []client.CacheOptionsEntry{{Type: "registry"}}
+	b := prepared(t, r, ociYAML, o)
+	res, atts, err := b.platform(context.Background(), amd64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Epoch == nil || res.Epoch.Unix() != 1700000000 || res.Reference == nil {
+		t.Errorf("result %+v", res)
+	}
+	if res.Image.Created == nil || !res.Image.Created.Equal(time.Unix(1700000000, 0)) || res.Image.Config.Labels["team"] != "a" ||
+		res.Image.Config.Labels[llbgen.LabelVersion] != Version || res.Image.Architecture != "amd64" {
+		t.Errorf("image config %+v", res.Image)
+	}
+	if len(atts) != 0 {
+		t.Errorf("an image without packages got attestations: %+v", atts)
+	}
+	// The image, then its package manifest.
+	if len(r.solves) != 2 {
+		t.Fatalf("%d solves", len(r.solves))
+	}
+	for _, s := range r.solves {
+		if len(s.CacheImports) != 1 || s.Evaluate {
+			t.Errorf("solve with cache %v, evaluate %v", s.CacheImports, s.Evaluate)
+		}
+	}
+	if ops := opList(t, r.solves[0].Definition); !hasOp(ops, "exec /smith-frontend trace") {
+		t.Errorf("the first solve is not the image:\n%s", strings.Join(ops, "\n"))
+	}
+}
+
+// TestPlatforms: each target platform pulls its own images; an RPM
+// installer runs natively unless smith.yaml asks for emulation.
+func TestPlatforms(t *testing.T) {
+	for _, tc := range []struct {
+		name, yaml string
+		resolved   []string
+	}{
+		{name: "image", yaml: ociYAML, resolved: []string{"docker.io/debian/x:1 amd64", "docker.io/debian/x:1 arm64"}},
+		{name: "native installer", yaml: rpmYAML,
+			resolved: []string{"docker.io/library/oraclelinux:9 amd64", "docker.io/library/oraclelinux:9 amd64"}},
+		{name: "emulated installer", yaml: rpmYAML + "emulate: true\n",
+			resolved: []string{"docker.io/library/oraclelinux:9 amd64", "docker.io/library/oraclelinux:9 arm64"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := ociFake(pkgdb.Manifest{})
+			b := prepared(t, r, tc.yaml, testOptions())
+			for _, p := range []string{"amd64", "arm64"} {
+				target := amd64
+				target.Architecture = p
+				res, _, err := b.platform(context.Background(), target)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if res.Image.Architecture != p {
+					t.Errorf("%s: image config says %s", p, res.Image.Architecture)
+				}
+			}
+			if !slices.Equal(r.resolved, tc.resolved) {
+				t.Errorf("resolved %q, want %q", r.resolved, tc.resolved)
+			}
+		})
+	}
+}
+
+// TestProbes: smith.yaml's probes are solved at once, evaluated, after the
+// image.
+func TestProbes(t *testing.T) {
+	for _, tc := range []struct {
+		probes string
+		merged bool
+	}{
+		{probes: "probe: [[/usr/bin/cat, /etc/os-release]]\n"},
+		{probes: "probe: [[/usr/bin/cat, /a], [/usr/bin/cat, /b]]\n", merged: true},
+	} {
+		r := ociFake(pkgdb.Manifest{})
+		b := prepared(t, r, ociYAML+tc.probes, testOptions())
+		if _, _, err := b.platform(context.Background(), amd64); err != nil {
+			t.Fatal(err)
+		}
+		if len(r.solves) != 3 || !r.solves[1].Evaluate {
+			t.Fatalf("%d solves, the second evaluated: %v", len(r.solves), len(r.solves) > 1 && r.solves[1].Evaluate)
+		}
+		if ops := opList(t, r.solves[1].Definition); hasOp(ops, "merge [[smith] probes]") != tc.merged {
+			t.Errorf("%s: merged %v:\n%s", tc.probes, !tc.merged, strings.Join(ops, "\n"))
+		}
+	}
+}
+
+// TestAttestations: the package manifest goes beside every RPM image and
+// every image with packages; --sbom adds smith's SPDX document, stamped
+// with the epoch.
+func TestAttestations(t *testing.T) {
+	pkgs := pkgdb.Manifest{Packages: []pkgdb.Package{{Name: "coreutils", Version: "9.1", Type: "deb"}}}
+	for _, tc := range []struct {
+		name, yaml string
+		m          pkgdb.Manifest
+		sbom       bool
+		want       []string // predicate types
+	}{
+		{name: "image without packages", yaml: ociYAML},
+		{name: "image with packages", yaml: ociYAML, m: pkgs, want: []string{pkgdb.PredicateType}},
+		{name: "RPM image", yaml: rpmYAML, want: []string{pkgdb.PredicateType}},
+		{name: "SBOM", yaml: ociYAML, m: pkgs, sbom: true, want: []string{pkgdb.PredicateType, intoto.PredicateSPDX}},
+		{name: "SBOM without packages", yaml: ociYAML, sbom: true, want: []string{intoto.PredicateSPDX}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := ociFake(tc.m)
+			o := testOptions()
+			o.SBOM = tc.sbom
+			o.BuildArgs = map[string]string{"SOURCE_DATE_EPOCH": "1700000000"}
+			b := prepared(t, r, tc.yaml, o)
+			_, atts, err := b.platform(context.Background(), amd64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, a := range atts {
+				got = append(got, a.InToto.PredicateType)
+				if a.Ref == nil {
+					t.Errorf("%s: no ref", a.Path)
+				}
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Fatalf("attestations %q, want %q", got, tc.want)
+			}
+			if !tc.sbom {
+				return
+			}
+			sbom := atts[len(atts)-1]
+			if sbom.Path != sbomFile || string(sbom.Metadata[result.AttestationReasonKey]) != result.AttestationReasonSBOM {
+				t.Errorf("SBOM attestation %+v", sbom)
+			}
+			doc := string(mkfileData(t, r.solves[len(r.solves)-1].Definition, sbomFile))
+			for _, want := range []string{"Tool: smith-" + Version, "2023-11-14T22:13:20Z", "docker.io/debian/x@" + testDigest("x").String()} {
+				if !strings.Contains(doc, want) {
+					t.Errorf("SBOM lacks %s:\n%s", want, doc)
+				}
+			}
+		})
+	}
+}
+
+// TestPlatformErrors: failures after generation pass through unchanged.
+func TestPlatformErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		prep func(r *fakeResolver)
+		err  string
+	}{
+		{name: "solve", prep: func(r *fakeResolver) { r.solveErr = errors.New("exit code 1") }, err: "exit code 1"},
+		{name: "no manifest", prep: func(r *fakeResolver) { delete(r.outputs, llbgen.ManifestFile) }, err: "reading the package manifest: "},
+		{name: "bad manifest", prep: func(r *fakeResolver) { r.outputs[llbgen.ManifestFile] = []byte("[") }, err: "decoding the package manifest: "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := ociFake(pkgdb.Manifest{})
+			b := prepared(t, r, ociYAML, testOptions())
+			tc.prep(r)
+			if _, _, err := b.platform(context.Background(), amd64); err == nil || !strings.HasPrefix(err.Error(), tc.err) {
+				t.Fatalf("err = %v, want prefix %q", err, tc.err)
+			}
+		})
+	}
+}
+
+// TestHelper: the smith-helper named context wins over the frontend image;
+// without either the build says what to pass.
+func TestHelper(t *testing.T) {
+	r := ociFake(pkgdb.Manifest{})
+	r.contexts = map[string]fakeImage{HelperContext: {}}
+	b := prepared(t, r, ociYAML, testOptions())
+	if ops := stateOps(t, b.helper, amd64); !hasOp(ops, "source docker-image://ctx.test/smith-helper") {
+		t.Errorf("helper %v", ops)
+	}
+
+	r = ociFake(pkgdb.Manifest{})
+	r.frontend = nil
+	b, err := newBuild(context.Background(), r, source(ociYAML, nil), testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.prepare(context.Background()); err == nil || !strings.HasPrefix(err.Error(), "cannot find the smith helper: the frontend is not running from an image; pass the directory holding the smith-frontend binary as the build context smith-helper") {
+		t.Errorf("err = %v", err)
+	}
+
+	r.contexts = map[string]fakeImage{HelperContext: {err: errors.New("bad helper")}}
+	if err := b.prepare(context.Background()); err == nil || err.Error() != "bad helper" {
+		t.Errorf("err = %v", err)
+	}
+}
+
+// TestCurrentFrontendError: a gateway that cannot say which image it runs
+// from fails the build with the reason.
+func TestCurrentFrontendError(t *testing.T) {
+	b, err := newBuild(context.Background(), failingFrontend{newFake()}, source(ociYAML, nil), testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.prepare(context.Background()); err == nil || err.Error() != "locating the frontend image to run the smith helper from: no metadata" {
+		t.Errorf("err = %v", err)
+	}
+}
+
+type failingFrontend struct{ *fakeResolver }
+
+func (failingFrontend) CurrentFrontend() (*llb.State, error) { return nil, errors.New("no metadata") }

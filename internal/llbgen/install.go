@@ -1,0 +1,468 @@
+package llbgen
+
+import (
+	_ "embed"
+	"fmt"
+	"net/url"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/moby/buildkit/client/llb"
+	"github.com/opencontainers/go-digest"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/smithbuild/smith/config"
+	"github.com/smithbuild/smith/internal/lock"
+)
+
+// InstallerContext is the named build context that replaces the installer
+// image for one build (--build-context installer=…).
+const InstallerContext = "installer"
+
+// Mount points of the install step, inside the installer image.
+const (
+	installRoot    = "/smith/root"
+	installMeta    = "/smith/meta"
+	installContext = "/smith/context"
+	installKeys    = "/smith/keys"
+	installScript  = "/smith/bin"
+	installRepos   = "/smith/repos.smith"
+	installRepoDir = "/smith/repos.d"     // tmpfs: the repo files dnf reads
+	installSecrets = "/run/secrets/smith" // repository credentials
+	dnfCache       = "/var/cache/dnf"
+)
+
+// The install step's record of the rpmdb, read by the trace step to say
+// which package each image file comes from.
+const (
+	rpmFilesName    = "files.tsv"
+	rpmPackagesName = "packages.txt"
+	// rpmQAName holds container-manifest-2 lines for every package.
+	rpmQAName = "rpmqa.tsv"
+	rpmMount  = "/smith/rpm"
+)
+
+// Packages returns what dnf installs: mock.deps first, then package, as
+// smith did, with local RPM files split out.
+func Packages(f *config.File) (names, local []config.String) {
+	for _, it := range slices.Concat(f.Mock.Deps.Items, f.Package.Items) {
+		if config.IsLocalRPM(it.Value) {
+			local = append(local, it)
+		} else {
+			names = append(names, it)
+		}
+	}
+	return names, local
+}
+
+// ContextFiles lists the build-context paths the install step reads (local
+// RPMs, repository folders, key files), as include patterns. Nothing else
+// of the context reaches that step, so editing rootfs/ never reinstalls.
+func ContextFiles(f *config.File) []string {
+	var out []string
+	_, local := Packages(f)
+	for _, it := range local {
+		p, _ := config.ContextPath(it.Value)
+		out = append(out, p)
+	}
+	for _, r := range f.Repos {
+		for _, v := range []string{r.BaseURL.Value, r.GPGKey.Value} {
+			if v != "" && !config.IsURL(v) {
+				p, _ := config.ContextPath(v)
+				out = append(out, p)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// repoAuth is a repository whose basic-auth credentials come from a secret
+// file.
+type repoAuth struct{ name, file string }
+
+// InstallInputs are the LLB inputs of the install step.
+type InstallInputs struct {
+	// Installer is the image that runs dnf.
+	Installer llb.State
+	// Context holds the ContextFiles of the build context.
+	Context llb.State
+	// Resolve makes the step resolve the transaction only, writing
+	// ResolveFile (see Resolve) instead of installing.
+	Resolve bool
+	// Locked, when not nil, are the packages of smith.lock for this
+	// platform: each is fetched as its own checksummed source and rpm
+	// installs them all, with no solve and no repository metadata.
+	Locked []lock.Package
+}
+
+// ResolveFile is where Resolve's state holds the resolved transaction (a
+// JSON list of lock.Package).
+const ResolveFile = "/lock.json"
+
+//go:embed resolve.py
+var resolvePy string
+
+// install emits the dnf step: packages installed into an empty root, in
+// the installer image, with dnf's cache on a cache mount. It returns the
+// install root and the rpmdb record.
+func install(f *config.File, in InstallInputs, o Options) (root, meta llb.State, err error) {
+	// config.Parse made sure there is something to install and that local
+	// RPM paths need no quoting in the script.
+	names, local := Packages(f)
+
+	var s script
+	s.line("#!/bin/sh")
+	s.line("# Written by smith: install packages into an empty root with dnf.")
+	s.line("set -eu")
+	s.line("repos=" + installRepoDir)
+	s.line(`mkdir -p "$repos"`)
+	installerRepos := !f.InstallerRepos.Set || f.InstallerRepos.Value
+	if installerRepos {
+		s.line(`for r in /etc/yum.repos.d/*.repo; do [ -e "$r" ] && cp "$r" "$repos/"; done`)
+	}
+	// The repository files are written as files, not by the script, so no
+	// value from smith.yaml is ever parsed by the shell.
+	runOpts := []llb.RunOption{llb.AddMount(installRepoDir, llb.Scratch(), llb.Tmpfs())}
+	var keys []string
+	var auth []repoAuth
+	repoFiles := llb.Mkdir("/", 0o755, llb.WithParents(true))
+	for i, r := range f.Repos {
+		key := ""
+		switch v := r.GPGKey.Value; {
+		case v == "":
+		case config.IsURL(v):
+			dir := fmt.Sprintf("%s/%d", installKeys, i)
+			runOpts = append(runOpts, llb.AddMount(dir,
+				llb.HTTP(v, llb.Filename("key"), llb.WithCustomName("[smith] fetch the key of repo "+r.Name.Value)),
+				llb.Readonly))
+			key = dir + "/key"
+		default:
+			p, _ := config.ContextPath(v)
+			key = installContext + "/" + p
+		}
+		if key != "" {
+			keys = append(keys, key)
+		}
+		baseurl := r.BaseURL.Value
+		if !config.IsURL(baseurl) {
+			p, _ := config.ContextPath(baseurl)
+			baseurl = "file://" + installContext + "/" + p
+		}
+		gpgcheck := 0
+		if r.CheckSignatures() {
+			gpgcheck = 1
+		}
+		repo := fmt.Sprintf("[%s]\nname=%s\nbaseurl=%s\nenabled=1\ngpgcheck=%d\n", r.Name.Value, r.Name.Value, baseurl, gpgcheck)
+		if key != "" {
+			repo += "gpgkey=file://" + key + "\n"
+		}
+		// Secrets are mounted into this step only (tmpfs, in no layer, log
+		// or cache key); the repo file that names them lives on a tmpfs.
+		if r.ClientCert.Set {
+			for _, c := range []struct{ opt, id, file string }{
+				{"sslclientcert", r.ClientCert.Value, "cert"}, {"sslclientkey", r.ClientKey.Value, "key"},
+			} {
+				dst := fmt.Sprintf("%s/%d-%s", installSecrets, i, c.file)
+				runOpts = append(runOpts, llb.AddSecret(dst, llb.SecretID(c.id)))
+				repo += c.opt + "=" + dst + "\n"
+			}
+		}
+		if r.Secret.Set {
+			dst := fmt.Sprintf("%s/%d-auth", installSecrets, i)
+			runOpts = append(runOpts, llb.AddSecret(dst, llb.SecretID(r.Secret.Value)))
+			auth = append(auth, repoAuth{name: r.Name.Value, file: dst})
+		}
+		repoFiles = repoFiles.Mkfile("/"+r.Name.Value+".repo", 0o644, []byte(repo))
+	}
+	if len(f.Repos) > 0 {
+		runOpts = append(runOpts, llb.AddMount(installRepos,
+			llb.Scratch().File(repoFiles, llb.WithCustomName("[smith] write the repository files")), llb.Readonly))
+		s.line(`cp ` + installRepos + `/*.repo "$repos/"`)
+	}
+	for _, a := range auth {
+		// user:password from the secret, written as data: no shell ever
+		// parses it, no command line shows it.
+		s.line(fmt.Sprintf(`IFS= read -r cred <%s || [ -n "$cred" ]`, a.file))
+		// The secret may also be an Authorization header ("Basic <base64 of
+		// user:password>"), the form BuildKit sends when it fetches locked
+		// RPMs itself.
+		s.line(`case $cred in "Basic "*) cred=$(printf '%s' "${cred#Basic }" | base64 -d) ;; esac`)
+		s.line(fmt.Sprintf(`printf 'username=%%s\npassword=%%s\n' "${cred%%%%:*}" "${cred#*:}" >>"$repos/%s.repo"`, a.name))
+		s.line(`unset cred`)
+	}
+	localCheck := !f.LocalGPGCheck.Set || f.LocalGPGCheck.Value
+	if len(local) > 0 && localCheck {
+		// dnf never imports keys for local files: put the repositories' keys
+		// (and, with the installer's repos, its keys) into the new rpmdb.
+		for _, k := range keys {
+			s.line(fmt.Sprintf("rpm --root %s --import '%s'", installRoot, k))
+		}
+		if installerRepos {
+			s.line(fmt.Sprintf(`for k in /etc/pki/rpm-gpg/RPM-GPG-KEY*; do [ -e "$k" ] && rpm --root %s --import "$k"; done`, installRoot))
+		}
+	}
+	s.line(`releasever=${SMITH_RELEASEVER:-}`)
+	s.line(`if [ -z "$releasever" ] && [ -r /etc/os-release ]; then releasever=$(. /etc/os-release && echo "${VERSION_ID%%.*}"); fi`)
+	s.line(`set --`)
+	for _, it := range local {
+		p, _ := config.ContextPath(it.Value)
+		s.line(fmt.Sprintf(`n=$#; for r in %s/%s; do [ -e "$r" ] && set -- "$@" "$r"; done`, installContext, p))
+		// No smith.yaml position here: it would make the step's cache key
+		// change whenever lines move. The step carries its location.
+		s.line(fmt.Sprintf(`[ $# -gt $n ] || { echo 'package: no RPM file in the build context matches %s' >&2; exit 1; }`, it.Value))
+	}
+	for _, it := range names {
+		s.line(fmt.Sprintf("set -- \"$@\" '%s'", it.Value))
+	}
+	localpkg := 0
+	if localCheck {
+		localpkg = 1
+	}
+	cross := CrossInstall(f, o.Platform, o.BuildPlatform)
+	switch {
+	case in.Resolve:
+		forcearch := ""
+		if cross {
+			forcearch = RPMArch(o.Platform)
+		}
+		s.line("mkdir -p " + installMeta)
+		s.line(strings.Join([]string{"python3", installScript + "/resolve.py", "--root", installRoot, `--releasever="$releasever"`,
+			`--reposdir="$repos"`, "--cachedir", dnfCache, "--forcearch=" + forcearch,
+			"--context", installContext, "--out", installMeta + ResolveFile, "--", `"$@"`}, " "))
+	case in.Locked != nil:
+		srcs, err := lockedSources(f, in.Locked)
+		if err != nil {
+			return llb.State{}, llb.State{}, err
+		}
+		runOpts = append(runOpts, srcs...)
+		lockedInstall(&s, f, in.Locked, keys, installerRepos, localCheck, cross)
+	default:
+		tsflags := "nodocs"
+		dnfArgs := []string{"dnf", "--installroot=" + installRoot, `--releasever="$releasever"`}
+		if cross {
+			// dnf picks the target's packages (and $basearch); their
+			// scriptlets would need the target's CPU, so they do not run.
+			dnfArgs = append(dnfArgs, "--forcearch="+RPMArch(o.Platform))
+			tsflags = "nodocs,noscripts,notriggers"
+		}
+		s.line(strings.Join(append(dnfArgs,
+			"--setopt=install_weak_deps=False", "--setopt=tsflags="+tsflags, "--nodocs",
+			"--setopt=cachedir="+dnfCache, `--setopt=reposdir="$repos"`,
+			"--setopt=skip_if_unavailable=False", fmt.Sprintf("--setopt=localpkg_gpgcheck=%d", localpkg),
+			"-y", "install", `"$@"`,
+		), " "))
+	}
+	if cross && !in.Resolve {
+		s.line(fmt.Sprintf(`skipped=$(rpm --root %s -qa --qf '%%{NAME}%%|PRETRANS?{ %%%%pretrans}|%%|PREIN?{ %%%%pre}|%%|POSTIN?{ %%%%post}|%%|POSTTRANS?{ %%%%posttrans}|%%|TRIGGERNAME?{ triggers}|%%|FILETRIGGERNAME?{ file triggers}|%%|TRANSFILETRIGGERNAME?{ transaction file triggers}|\n' | grep ' ' | LC_ALL=C sort || true)`, installRoot))
+		s.line(fmt.Sprintf(`[ -z "$skipped" ] || printf 'smith: installed for %s on %s without emulation: these scriptlets did not run (emulate: true runs them):\n%%s\n' "$skipped" >&2`,
+			RPMArch(o.Platform), RPMArch(o.BuildPlatform)))
+	}
+	if !in.Resolve {
+		rpmRecord(&s)
+	}
+
+	scriptFile := llb.Mkfile("/install", 0o755, []byte(s.String()))
+	if in.Resolve {
+		scriptFile = scriptFile.Mkfile("/resolve.py", 0o644, []byte(resolvePy))
+	}
+	scriptState := llb.Scratch().File(scriptFile, llb.WithCustomName("[smith] write the install script"))
+	var what []string
+	for _, it := range slices.Concat(local, names) {
+		what = append(what, it.Value)
+	}
+	runOpts = append(runOpts,
+		llb.Args([]string{"/bin/sh", installScript + "/install"}),
+		llb.AddMount(installScript, scriptState, llb.Readonly),
+		llb.AddMount(installContext, in.Context, llb.Readonly),
+		llb.AddMount(dnfCache, llb.Scratch(), llb.AsPersistentCacheDir("smith-dnf-"+platformID(o.Platform), llb.CacheMountLocked)),
+		llb.Platform(InstallPlatform(f, o.Platform, o.BuildPlatform)),
+		llb.WithCustomName(installStepName(in, what)),
+	)
+	if f.Releasever.Value != "" {
+		runOpts = append(runOpts, llb.AddEnv("SMITH_RELEASEVER", f.Releasever.Value))
+	}
+	if o.IgnoreCache {
+		runOpts = append(runOpts, llb.IgnoreCache)
+	}
+	ps := []config.Pos{f.Keys["package"], f.Package.Pos, f.Keys["repos"]}
+	for _, it := range f.Package.Items {
+		ps = append(ps, it.Pos)
+	}
+	for _, r := range f.Repos {
+		ps = append(ps, r.Pos, r.Name.Pos, r.BaseURL.Pos, r.GPGKey.Pos, r.GPGCheck.Pos)
+	}
+	if r := rangeOf(ps...); r != nil {
+		runOpts = append(runOpts, o.SourceMap.Location(r))
+	}
+	run := in.Installer.Run(runOpts...)
+	root = run.AddMount(installRoot, llb.Scratch())
+	meta = run.AddMount(installMeta, llb.Scratch())
+	return root, meta, nil
+}
+
+// InstallPlatform is where the installer runs: natively on the build
+// platform, unless smith.yaml asks for emulation of the target's.
+func InstallPlatform(f *config.File, target, build ocispecs.Platform) ocispecs.Platform {
+	if f.Emulate.Value || build.OS == "" {
+		return target
+	}
+	return build
+}
+
+// CrossInstall tells whether dnf installs another architecture's packages
+// than the one it runs on (--forcearch, no scriptlets).
+func CrossInstall(f *config.File, target, build ocispecs.Platform) bool {
+	return RPMArch(InstallPlatform(f, target, build)) != RPMArch(target)
+}
+
+// RPMArch is the RPM architecture name of an OCI platform.
+func RPMArch(p ocispecs.Platform) string {
+	switch p.Architecture {
+	case "amd64":
+		return "x86_64"
+	case "arm64":
+		return "aarch64"
+	case "386":
+		return "i686"
+	case "arm":
+		if p.Variant == "v6" || p.Variant == "v5" {
+			return "armv6hl"
+		}
+		return "armv7hl"
+	case "ppc64le", "s390x", "riscv64":
+		return p.Architecture
+	}
+	return p.Architecture
+}
+
+func platformID(p ocispecs.Platform) string {
+	id := p.OS + "-" + p.Architecture
+	if p.Variant != "" {
+		id += "-" + p.Variant
+	}
+	return id
+}
+
+type script struct{ b strings.Builder }
+
+func (s *script) line(l string) { s.b.WriteString(l); s.b.WriteByte('\n') }
+
+func (s *script) String() string { return s.b.String() }
+
+func installStepName(in InstallInputs, what []string) string {
+	switch {
+	case in.Resolve:
+		return "[smith] resolve " + strings.Join(what, " ") + " for smith.lock"
+	case in.Locked != nil:
+		return "[smith] rpm install (smith.lock) " + strings.Join(what, " ")
+	}
+	return "[smith] dnf install " + strings.Join(what, " ")
+}
+
+// rpmRecord writes the install step's record of the rpmdb, for the
+// package manifest and the image's package record.
+func rpmRecord(s *script) {
+	s.line("mkdir -p " + installMeta)
+	s.line(fmt.Sprintf(`rpm --root %s -qa --qf '%%{NAME}-%%{EPOCHNUM}:%%{VERSION}-%%{RELEASE}.%%{ARCH}\n' | grep -v '^gpg-pubkey-' | LC_ALL=C sort >%s/%s`,
+		installRoot, installMeta, rpmPackagesName))
+	s.line(fmt.Sprintf(`rpm --root %s -qa --qf '[%%{=NAME}-%%{=EPOCHNUM}:%%{=VERSION}-%%{=RELEASE}.%%{=ARCH}\t%%{FILENAMES}\n]' | LC_ALL=C sort >%s/%s`,
+		installRoot, installMeta, rpmFilesName))
+	// The fields of Azure Linux's container-manifest-2, which scanners read.
+	s.line(fmt.Sprintf(`rpm --root %s -qa --qf '%%{NAME}\t%%{VERSION}-%%{RELEASE}\t%%{INSTALLTIME}\t%%{BUILDTIME}\t%%{VENDOR}\t%%{EPOCH}\t%%{SIZE}\t%%{ARCH}\t%%{EPOCHNUM}\t%%{SOURCERPM}\n' | grep -v '^gpg-pubkey	' | LC_ALL=C sort >%s/%s`,
+		installRoot, installMeta, rpmQAName))
+}
+
+// lockedDir is where a locked build's RPMs are mounted, one folder each.
+const lockedDir = "/smith/locked"
+
+// lockedSources fetches each locked RPM from its URL as its own source,
+// verified against its SHA-256: BuildKit fetches it once, caches it by
+// checksum, and shares it between builds and builders.
+// lockedSources fetches each locked RPM from its URL as its own source,
+// verified against its SHA-256: BuildKit fetches it once, caches it by
+// checksum, and shares it between builds and builders. A repository's
+// secret goes along (as the Authorization header) only to that
+// repository's own host, whatever the lock says.
+func lockedSources(f *config.File, pkgs []lock.Package) ([]llb.RunOption, error) {
+	repos := map[string]config.Repo{}
+	for _, r := range f.Repos {
+		repos[r.Name.Value] = r
+	}
+	var out []llb.RunOption
+	for i, p := range pkgs {
+		if p.URL == "" {
+			continue // a file of the build context
+		}
+		opts := []llb.HTTPOption{llb.Checksum(digest.Digest("sha256:" + p.SHA256)), llb.Filename(lock.RPMFileName),
+			llb.WithCustomName("[smith] fetch " + p.NEVRA)}
+		if r, ok := repos[p.Repo]; ok && r.Secret.Set {
+			// Not a check of smith.yaml alone: it needs smith.lock.
+			if !sameOrigin(p.URL, r.BaseURL.Value) {
+				return nil, &config.Error{File: f.Name, Pos: r.BaseURL.Pos, Field: fmt.Sprintf("repos[%d]", r.Index),
+					Msg: fmt.Sprintf("smith.lock fetches %s from %s, not from this repository's host: its secret is not sent there; refresh the lock", p.NEVRA, p.URL)}
+			}
+			opts = append(opts, llb.AuthHeaderSecret(r.Secret.Value))
+		}
+		out = append(out, llb.AddMount(fmt.Sprintf("%s/%d", lockedDir, i), llb.HTTP(p.URL, opts...), llb.Readonly))
+	}
+	return out, nil
+}
+
+// sameOrigin tells whether two http(s) URLs have the same scheme and host.
+func sameOrigin(a, b string) bool {
+	ua, err1 := url.Parse(a)
+	ub, err2 := url.Parse(b)
+	return err1 == nil && err2 == nil && strings.EqualFold(ua.Scheme, ub.Scheme) && strings.EqualFold(ua.Host, ub.Host)
+}
+
+// lockedInstall installs the locked RPMs with rpm in one transaction: the
+// repositories' keys imported first, each signature checked where its
+// repository checks them.
+// Whether a signature must verify comes from smith.yaml (the repository's
+// gpgcheck, localpkg_gpgcheck for local files), never from the lock.
+func lockedInstall(s *script, f *config.File, pkgs []lock.Package, keys []string, installerKeys, localCheck, cross bool) {
+	check := map[string]bool{}
+	for _, r := range f.Repos {
+		check[r.Name.Value] = r.CheckSignatures()
+	}
+	s.line(fmt.Sprintf("rpm --root %s --initdb", installRoot))
+	for _, k := range keys {
+		s.line(fmt.Sprintf("rpm --root %s --import '%s'", installRoot, k))
+	}
+	if installerKeys {
+		s.line(fmt.Sprintf(`for k in /etc/pki/rpm-gpg/RPM-GPG-KEY*; do [ -e "$k" ] && rpm --root %s --import "$k"; done`, installRoot))
+	}
+	s.line("set --")
+	for i, p := range pkgs {
+		// Every value here passed lock.Parse's patterns (no quotes, no
+		// spaces); the file name is fixed.
+		file := fmt.Sprintf("%s/%d/%s", lockedDir, i, lock.RPMFileName)
+		if p.URL == "" {
+			// A file of the build context: BuildKit checked no
+			// checksum, so the script does.
+			file = installContext + "/" + p.Path
+			s.line(fmt.Sprintf(`echo '%s  %s' | sha256sum -c --status || { echo 'smith.lock: %s: %s is not the file the lock pinned (its sha256 differs); refresh the lock with --opt smith-lock=1' >&2; exit 1; }`,
+				p.SHA256, file, p.NEVRA, p.Path))
+		}
+		s.line(fmt.Sprintf("set -- \"$@\" '%s'", file))
+		gpg, known := check[p.Repo]
+		switch {
+		case p.Repo == "@commandline":
+			gpg = localCheck
+		case !known:
+			gpg = true // the installer's own repositories check signatures
+		}
+		if gpg {
+			s.line(fmt.Sprintf(`rpmkeys --root %s --checksig '%s' | grep -q ': digests signatures OK$' || { echo 'smith.lock: %s: the signature does not verify with the keys of the repositories' >&2; rpmkeys --root %s --checksig '%s' >&2; exit 1; }`,
+				installRoot, file, p.NEVRA, installRoot, file))
+		}
+	}
+	args := "--excludedocs"
+	if cross {
+		args += " --ignorearch --noscripts --notriggers"
+	}
+	s.line(fmt.Sprintf(`echo "smith: installing $# locked packages with rpm (no solve, no repository metadata)" >&2`))
+	s.line(fmt.Sprintf(`rpm --root %s -U %s "$@"`, installRoot, args))
+}

@@ -1,7 +1,0 @@
-//go:build !unix
-
-package tree
-
-import "io/fs"
-
-func inode(fs.FileInfo) (fileKey, bool) { return fileKey{}, false }
