@@ -1,8 +1,6 @@
 package llbgen
 
 import (
-	"errors"
-	"fmt"
 	"maps"
 	"strconv"
 	"time"
@@ -167,26 +165,9 @@ func pick(l config.List, inherited []string) []string {
 }
 
 // Users resolves smith.yaml's user, groups and nss into the runtime ids and
-// the user database files, with errors at the offending line.
-//
-// Its checks are the one part of smith.yaml's validation outside
-// config.Parse: they need nss (the built-in users and groups, the id
-// allocation), which config may not import. They need nothing fetched, so
-// the frontend runs Users right after Parse, before --check answers.
+// the user database files. config.Parse has checked them (by resolving them
+// the same way), so for a File it returned there is no error; for any other
+// File the error is nss's, without a position.
 func Users(f *config.File) (*nss.Result, error) {
-	var groups []string
-	for _, g := range f.Groups.Items {
-		groups = append(groups, g.Value)
-	}
-	u, err := nss.Resolve(nss.Input{User: f.User.Value, Groups: groups, NSS: f.NSS.Value})
-	var ne *nss.Error
-	if errors.As(err, &ne) {
-		pos, field := f.User.Pos, ne.Item()
-		if ne.Field == "groups" && ne.Index < len(f.Groups.Items) {
-			g := f.Groups.Items[ne.Index]
-			pos, field = g.Pos, fmt.Sprintf("groups[%d]", g.Index)
-		}
-		return nil, &config.Error{File: f.Name, Pos: pos, Field: field, Msg: ne.Msg}
-	}
-	return u, err
+	return nss.Resolve(f.NSSInput())
 }
