@@ -49,9 +49,15 @@ func ImageConfig(f *config.File, o Options, u *nss.Result) *dockerspec.DockerOCI
 		CreatedBy: "smith: " + stepName(f),
 		Comment:   "smith microcontainer layer",
 	})
+	img.Config = containerConfig(f, o, u)
+	return img
+}
 
+// containerConfig is the config part of ImageConfig: smith.yaml's settings
+// over the inherited ones.
+func containerConfig(f *config.File, o Options, u *nss.Result) dockerspec.DockerOCIImageConfig {
 	base := inherited(o.SourceImage, o.ParentImage)
-	c := &img.Config
+	var c dockerspec.DockerOCIImageConfig
 	c.Entrypoint = pick(f.Entrypoint, base.Entrypoint)
 	c.Cmd = pick(f.Cmd, base.Cmd)
 	if f.Entrypoint.Set && !f.Cmd.Set {
@@ -73,23 +79,7 @@ func ImageConfig(f *config.File, o Options, u *nss.Result) *dockerspec.DockerOCI
 			c.ExposedPorts[p.Value] = struct{}{}
 		}
 	}
-	c.Labels = maps.Clone(base.Labels)
-	if f.LabelsSet {
-		c.Labels = map[string]string{}
-		for _, kv := range f.Labels {
-			c.Labels[kv.Key.Value] = kv.Value.Value
-		}
-	}
-	if c.Labels == nil {
-		c.Labels = map[string]string{}
-	}
-	maps.Copy(c.Labels, o.Labels)
-	if o.Version != "" {
-		c.Labels[LabelVersion] = o.Version
-	}
-	if def, err := f.Normalized(); err == nil {
-		c.Labels[LabelDefinition] = def
-	}
+	c.Labels = imageLabels(f, o, base)
 	c.Volumes = maps.Clone(base.Volumes)
 	if len(f.Mounts.Items) > 0 {
 		if c.Volumes == nil {
@@ -99,19 +89,49 @@ func ImageConfig(f *config.File, o Options, u *nss.Result) *dockerspec.DockerOCI
 			c.Volumes[m.Value] = struct{}{}
 		}
 	}
-	c.User = base.User
-	switch {
-	case f.Root.Value:
-		c.User = "0:0"
-	case f.User.Value != "":
-		c.User = f.User.Value
-	case c.User == "":
-		c.User = DefaultUser
-		if u != nil {
-			c.User = strconv.Itoa(u.UID) + ":" + strconv.Itoa(u.GID)
+	c.User = imageUser(f, base, u)
+	return c
+}
+
+// imageLabels are smith.yaml's labels, else the inherited ones, then the
+// build's (Options.Labels) and smith's own.
+func imageLabels(f *config.File, o Options, base dockerspec.DockerOCIImageConfig) map[string]string {
+	labels := maps.Clone(base.Labels)
+	if f.LabelsSet {
+		labels = map[string]string{}
+		for _, kv := range f.Labels {
+			labels[kv.Key.Value] = kv.Value.Value
 		}
 	}
-	return img
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	maps.Copy(labels, o.Labels)
+	if o.Version != "" {
+		labels[LabelVersion] = o.Version
+	}
+	if def, err := f.Normalized(); err == nil {
+		labels[LabelDefinition] = def
+	}
+	return labels
+}
+
+// imageUser is the image's User: 0:0 with root, smith.yaml's user verbatim,
+// a parent's, else the resolved default user's ids (u), or DefaultUser.
+func imageUser(f *config.File, base dockerspec.DockerOCIImageConfig, u *nss.Result) string {
+	user := base.User
+	switch {
+	case f.Root.Value:
+		user = "0:0"
+	case f.User.Value != "":
+		user = f.User.Value
+	case user == "":
+		user = DefaultUser
+		if u != nil {
+			user = strconv.Itoa(u.UID) + ":" + strconv.Itoa(u.GID)
+		}
+	}
+	return user
 }
 
 // inherited merges the defaults: the source image's inheritable fields
