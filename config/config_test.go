@@ -115,9 +115,9 @@ var fieldTests = []struct {
 	want:    str("1000", 1, 7),
 }, {
 	summary: "user name:group",
-	yaml:    "user: \"app:staff\"\n",
+	yaml:    "user: \"app:adm\"\n",
 	get:     func(f *File) any { return f.User },
-	want:    str("app:staff", 1, 7),
+	want:    str("app:adm", 1, 7),
 }, {
 	summary: "groups and mounts",
 	yaml:    "groups: [wheel, 42]\nmounts: [/data, /var/cache]\n",

@@ -78,6 +78,7 @@ func (p *parser) secretName(n *yaml.Node, field string) (String, error) {
 	return s, err
 }
 
+// repos decodes and checks the repos: list into f.Repos.
 func (p *parser) repos(f *File, n *yaml.Node, field string) error {
 	n = resolve(n)
 	if isNull(n) {
@@ -88,91 +89,119 @@ func (p *parser) repos(f *File, n *yaml.Node, field string) error {
 	}
 	seen := map[string]int{}
 	for i, item := range n.Content {
-		item = resolve(item)
 		rf := indexField(field, i)
-		if item.Kind != yaml.MappingNode {
-			return p.errorf(posOf(item), rf, "expected a mapping with name and baseurl, got %s", describe(item))
-		}
-		r := Repo{Pos: posOf(item), Index: i}
-		entries, err := p.entries(item, rf)
+		r, err := p.repo(resolve(item), i, rf)
 		if err != nil {
 			return err
-		}
-		for _, e := range entries {
-			k := rf + "." + e.key
-			switch e.key {
-			case "name":
-				r.Name, err = p.str(e.val, k)
-			case "baseurl":
-				r.BaseURL, err = p.str(e.val, k)
-			case "gpgkey":
-				r.GPGKey, err = p.str(e.val, k)
-			case "gpgcheck":
-				r.GPGCheck, err = p.boolean(e.val, k)
-			case "secret":
-				r.Secret, err = p.secretName(e.val, k)
-			case "sslclientcert":
-				r.ClientCert, err = p.secretName(e.val, k)
-			case "sslclientkey":
-				r.ClientKey, err = p.secretName(e.val, k)
-			default:
-				err = p.unknownKey(e, rf, repoKeys)
-			}
-			if err != nil {
-				return err
-			}
-		}
-		switch {
-		case r.Name.Value == "":
-			return p.errorf(r.Pos, rf, "a repository needs a name")
-		case !repoName.MatchString(r.Name.Value):
-			return p.errorf(r.Name.Pos, rf+".name", "%q: use letters, digits and _ . : -", r.Name.Value)
-		case r.Name.Value == "smith-local":
-			return p.errorf(r.Name.Pos, rf+".name", "%q is reserved", r.Name.Value)
 		}
 		if j, dup := seen[r.Name.Value]; dup {
 			return p.errorf(r.Name.Pos, rf+".name", "%q is also the name of repos[%d]", r.Name.Value, j)
 		}
 		seen[r.Name.Value] = i
-		if r.BaseURL.Value == "" {
-			return p.errorf(r.Pos, rf, "a repository needs a baseurl (an http(s) URL or a folder of the build context)")
-		}
-		if (r.Secret.Set || r.ClientCert.Set || r.ClientKey.Set) && !IsURL(r.BaseURL.Value) {
-			return p.errorf(r.BaseURL.Pos, rf, "secret, sslclientcert and sslclientkey are for repositories served over http(s)")
-		}
-		if r.ClientCert.Set != r.ClientKey.Set {
-			return p.errorf(r.Pos, rf, "sslclientcert and sslclientkey go together")
-		}
-		for _, s := range []*String{&r.BaseURL, &r.GPGKey} {
-			if s.Value == "" {
-				continue
-			}
-			v := s.Value
-			if s == &r.BaseURL {
-				// dnf's own variables ($basearch, $releasever): the value
-				// goes into a repo file, never through a shell.
-				v = strings.ReplaceAll(v, "$", "")
-			}
-			if !plainValue.MatchString(v) {
-				return p.errorf(s.Pos, rf, "%q: spaces, quotes and control characters are not allowed", s.Value)
-			}
-			if IsURL(s.Value) {
-				if HasCredentials(s.Value) {
-					return p.errorf(s.Pos, rf, "credentials in repository URLs are not supported: they would be recorded in the build; pass them as a BuildKit secret (secret: ID, with --secret id=ID,src=FILE holding user:password)")
-				}
-				continue
-			}
-			if strings.Contains(s.Value, "://") {
-				return p.errorf(s.Pos, rf, "%q: want an http(s) URL or a path in the build context", s.Value)
-			}
-			if _, err := ContextPath(s.Value); err != nil {
-				return p.errorf(s.Pos, rf, "%v", err)
-			}
-		}
-		if r.CheckSignatures() && r.GPGKey.Value == "" {
-			return p.errorf(r.Pos, rf, "gpgcheck is on but no gpgkey is given: add gpgkey (a URL or a file in the build context) or set gpgcheck: false")
+		if err := p.checkRepo(r, rf); err != nil {
+			return err
 		}
 		f.Repos = append(f.Repos, r)
+	}
+	return nil
+}
+
+// repo decodes repos[i] (field rf) and checks its name.
+func (p *parser) repo(item *yaml.Node, i int, rf string) (Repo, error) {
+	if item.Kind != yaml.MappingNode {
+		return Repo{}, p.errorf(posOf(item), rf, "expected a mapping with name and baseurl, got %s", describe(item))
+	}
+	r := Repo{Pos: posOf(item), Index: i}
+	entries, err := p.entries(item, rf)
+	if err != nil {
+		return Repo{}, err
+	}
+	for _, e := range entries {
+		k := rf + "." + e.key
+		switch e.key {
+		case "name":
+			r.Name, err = p.str(e.val, k)
+		case "baseurl":
+			r.BaseURL, err = p.str(e.val, k)
+		case "gpgkey":
+			r.GPGKey, err = p.str(e.val, k)
+		case "gpgcheck":
+			r.GPGCheck, err = p.boolean(e.val, k)
+		case "secret":
+			r.Secret, err = p.secretName(e.val, k)
+		case "sslclientcert":
+			r.ClientCert, err = p.secretName(e.val, k)
+		case "sslclientkey":
+			r.ClientKey, err = p.secretName(e.val, k)
+		default:
+			err = p.unknownKey(e, rf, repoKeys)
+		}
+		if err != nil {
+			return Repo{}, err
+		}
+	}
+	switch {
+	case r.Name.Value == "":
+		return Repo{}, p.errorf(r.Pos, rf, "a repository needs a name")
+	case !repoName.MatchString(r.Name.Value):
+		return Repo{}, p.errorf(r.Name.Pos, rf+".name", "%q: use letters, digits and _ . : -", r.Name.Value)
+	case r.Name.Value == "smith-local":
+		return Repo{}, p.errorf(r.Name.Pos, rf+".name", "%q is reserved", r.Name.Value)
+	}
+	return r, nil
+}
+
+// checkRepo checks what repository r (field rf) is fetched from, and how:
+// its baseurl and gpgkey, secrets and signature checks.
+func (p *parser) checkRepo(r Repo, rf string) error {
+	if r.BaseURL.Value == "" {
+		return p.errorf(r.Pos, rf, "a repository needs a baseurl (an http(s) URL or a folder of the build context)")
+	}
+	if (r.Secret.Set || r.ClientCert.Set || r.ClientKey.Set) && !IsURL(r.BaseURL.Value) {
+		return p.errorf(r.BaseURL.Pos, rf, "secret, sslclientcert and sslclientkey are for repositories served over http(s)")
+	}
+	if r.ClientCert.Set != r.ClientKey.Set {
+		return p.errorf(r.Pos, rf, "sslclientcert and sslclientkey go together")
+	}
+	if err := p.repoLocation(r.BaseURL, rf, true); err != nil {
+		return err
+	}
+	if err := p.repoLocation(r.GPGKey, rf, false); err != nil {
+		return err
+	}
+	if r.CheckSignatures() && r.GPGKey.Value == "" {
+		return p.errorf(r.Pos, rf, "gpgcheck is on but no gpgkey is given: add gpgkey (a URL or a file in the build context) or set gpgcheck: false")
+	}
+	return nil
+}
+
+// repoLocation checks a baseurl or gpgkey of repository rf, if set: an
+// http(s) URL without credentials, or a path in the build context, with
+// nothing a repo file or a script would have to quote.
+func (p *parser) repoLocation(s String, rf string, baseURL bool) error {
+	if s.Value == "" {
+		return nil
+	}
+	v := s.Value
+	if baseURL {
+		// dnf's own variables ($basearch, $releasever): the value
+		// goes into a repo file, never through a shell.
+		v = strings.ReplaceAll(v, "$", "")
+	}
+	if !plainValue.MatchString(v) {
+		return p.errorf(s.Pos, rf, "%q: spaces, quotes and control characters are not allowed", s.Value)
+	}
+	if IsURL(s.Value) {
+		if HasCredentials(s.Value) {
+			return p.errorf(s.Pos, rf, "credentials in repository URLs are not supported: they would be recorded in the build; pass them as a BuildKit secret (secret: ID, with --secret id=ID,src=FILE holding user:password)")
+		}
+		return nil
+	}
+	if strings.Contains(s.Value, "://") {
+		return p.errorf(s.Pos, rf, "%q: want an http(s) URL or a path in the build context", s.Value)
+	}
+	if _, err := ContextPath(s.Value); err != nil {
+		return p.errorf(s.Pos, rf, "%v", err)
 	}
 	return nil
 }

@@ -33,7 +33,10 @@ func (p *parser) validate(f *File) error {
 			return err
 		}
 	}
-	return p.images(f)
+	if err := p.images(f); err != nil {
+		return err
+	}
+	return p.users(f)
 }
 
 // packages checks the items of package (type mock) or mock.deps: RPM

@@ -164,11 +164,6 @@ func newBuild(ctx context.Context, r Resolver, src *dockerui.Source, o options) 
 	if err != nil {
 		return nil, withSource(err, src.SourceMap)
 	}
-	// user and groups too (nss checks them, see llbgen.Users), before
-	// anything is fetched, so --check sees them.
-	if _, err := llbgen.Users(f); err != nil {
-		return nil, withSource(err, src.SourceMap)
-	}
 	// One warning for both fields: BuildKit's progress can drop a second
 	// warning sent to the same step right after the first.
 	var credFields []string

@@ -217,35 +217,8 @@ func (ap *applier) entry(tr *tar.Reader, h *tar.Header) error {
 		return nil
 	}
 
-	// Whiteouts.
-	if base == whiteoutOpaque {
-		parent, err := ap.resolveDir(h.Name, dir, true)
-		if err != nil {
-			return err
-		}
-		return ap.opaque(h.Name, parent)
-	}
-	if strings.HasPrefix(base, whiteoutPrefix) {
-		target := base[len(whiteoutPrefix):]
-		if strings.HasPrefix(target, whiteoutPrefix) {
-			// .wh..wh.plnk and friends: aufs bookkeeping, not content.
-			return nil
-		}
-		if target == "" || target == "." || target == ".." {
-			return ap.errf(h.Name, "invalid whiteout")
-		}
-		parent, err := ap.resolveDir(h.Name, dir, false)
-		if err != nil || parent == "" {
-			return err // nothing below to delete
-		}
-		victim := path.Join(parent, target)
-		if ap.created[victim] {
-			return nil // whiteouts hide lower layers only
-		}
-		if err := ap.root.RemoveAll(victim); err != nil {
-			return ap.errf(h.Name, "whiteout: %v", err)
-		}
-		return nil
+	if strings.HasPrefix(base, whiteoutPrefix) { // opaque ones too
+		return ap.whiteout(h, dir, base)
 	}
 
 	// The root directory itself.
@@ -261,72 +234,130 @@ func (ap *applier) entry(tr *tar.Reader, h *tar.Header) error {
 		return err
 	}
 	target := path.Join(parent, base)
-
-	// Replace what is there, unless both are directories.
-	fi, err := ap.root.Lstat(target)
-	switch {
-	case err == nil && fi.IsDir() && h.Typeflag == tar.TypeDir:
-	case err == nil:
-		if err := ap.root.RemoveAll(target); err != nil {
-			return ap.errf(h.Name, "replacing: %v", err)
-		}
-	case !errors.Is(err, fs.ErrNotExist):
-		return ap.errf(h.Name, "%v", err)
+	keptDir, err := ap.replace(h, target)
+	if err != nil {
+		return err
 	}
 
 	switch h.Typeflag {
 	case tar.TypeDir:
-		if err == nil && fi.IsDir() {
+		if keptDir {
 			break
 		}
 		if err := ap.root.Mkdir(target, 0o700); err != nil {
 			return ap.errf(h.Name, "%v", err)
 		}
 	case tar.TypeReg, tar.TypeGNUSparse:
-		// Sparse entries expand holes into zeros that were never read, so
-		// the budget counts what is written, not what is read.
-		if ap.budget -= h.Size; ap.budget < 0 {
-			return fmt.Errorf("%s: decompresses to more than %d bytes, the limit (raise it with --build-arg SMITH_MAX_ARCHIVE_BYTES=N)", ap.prefix, ap.max)
-		}
-		f, err := ap.root.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if err != nil {
-			return ap.errf(h.Name, "%v", err)
-		}
-		_, err = io.Copy(f, tr)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return ap.errf(h.Name, "%v", err)
+		if err := ap.writeFile(tr, h, target); err != nil {
+			return err
 		}
 	case tar.TypeSymlink:
 		if err := ap.root.Symlink(h.Linkname, target); err != nil {
 			return ap.errf(h.Name, "%v", err)
 		}
 	case tar.TypeLink:
-		old, err := ap.clean(h.Name, h.Linkname)
-		if err != nil {
+		if err := ap.hardLink(h, target); err != nil {
 			return err
-		}
-		if old == "." {
-			return ap.errf(h.Name, "hard link to the root directory")
-		}
-		odir, obase := path.Split(old)
-		oparent, err := ap.resolveDir(h.Name, strings.TrimSuffix(odir, "/"), false)
-		if err != nil {
-			return err
-		}
-		if oparent == "" {
-			return ap.errf(h.Name, "hard link target %q does not exist", h.Linkname)
-		}
-		if err := ap.root.Link(path.Join(oparent, obase), target); err != nil {
-			return ap.errf(h.Name, "hard link to %q: %v", h.Linkname, err)
 		}
 		ap.created[target] = true
 		return nil // a hard link shares its target's metadata
 	}
 	ap.created[target] = true
 	return ap.meta(h, target, h.Typeflag == tar.TypeDir)
+}
+
+// whiteout applies a whiteout entry named base in dir: an opaque one
+// empties dir, another deletes its target from the layers below.
+func (ap *applier) whiteout(h *tar.Header, dir, base string) error {
+	if base == whiteoutOpaque {
+		parent, err := ap.resolveDir(h.Name, dir, true)
+		if err != nil {
+			return err
+		}
+		return ap.opaque(h.Name, parent)
+	}
+	target := base[len(whiteoutPrefix):]
+	if strings.HasPrefix(target, whiteoutPrefix) {
+		// .wh..wh.plnk and friends: aufs bookkeeping, not content.
+		return nil
+	}
+	if target == "" || target == "." || target == ".." {
+		return ap.errf(h.Name, "invalid whiteout")
+	}
+	parent, err := ap.resolveDir(h.Name, dir, false)
+	if err != nil || parent == "" {
+		return err // nothing below to delete
+	}
+	victim := path.Join(parent, target)
+	if ap.created[victim] {
+		return nil // whiteouts hide lower layers only
+	}
+	if err := ap.root.RemoveAll(victim); err != nil {
+		return ap.errf(h.Name, "whiteout: %v", err)
+	}
+	return nil
+}
+
+// replace removes what is at target for entry h, unless both are
+// directories: keptDir reports that case.
+func (ap *applier) replace(h *tar.Header, target string) (keptDir bool, err error) {
+	fi, err := ap.root.Lstat(target)
+	switch {
+	case err == nil && fi.IsDir() && h.Typeflag == tar.TypeDir:
+		return true, nil
+	case err == nil:
+		if err := ap.root.RemoveAll(target); err != nil {
+			return false, ap.errf(h.Name, "replacing: %v", err)
+		}
+	case !errors.Is(err, fs.ErrNotExist):
+		return false, ap.errf(h.Name, "%v", err)
+	}
+	return false, nil
+}
+
+// writeFile writes the regular (or sparse) file of entry h at target.
+func (ap *applier) writeFile(tr *tar.Reader, h *tar.Header, target string) error {
+	// Sparse entries expand holes into zeros that were never read, so
+	// the budget counts what is written, not what is read.
+	if ap.budget -= h.Size; ap.budget < 0 {
+		return fmt.Errorf("%s: decompresses to more than %d bytes, the limit (raise it with --build-arg SMITH_MAX_ARCHIVE_BYTES=N)", ap.prefix, ap.max)
+	}
+	f, err := ap.root.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return ap.errf(h.Name, "%v", err)
+	}
+	_, err = io.Copy(f, tr)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return ap.errf(h.Name, "%v", err)
+	}
+	return nil
+}
+
+// hardLink makes target a hard link to the file entry h links to, which
+// must be inside the root and already there.
+func (ap *applier) hardLink(h *tar.Header, target string) error {
+	old, err := ap.clean(h.Name, h.Linkname)
+	if err != nil {
+		return err
+	}
+	if old == "." {
+		return ap.errf(h.Name, "hard link to the root directory")
+	}
+	odir, obase := path.Split(old)
+	oparent, err := ap.resolveDir(h.Name, strings.TrimSuffix(odir, "/"), false)
+	if err != nil {
+		return err
+	}
+	if oparent == "" {
+		return ap.errf(h.Name, "hard link target %q does not exist", h.Linkname)
+	}
+	if err := ap.root.Link(path.Join(oparent, obase), target); err != nil {
+		return ap.errf(h.Name, "hard link to %q: %v", h.Linkname, err)
+	}
+	return nil
 }
 
 // meta applies ownership, mode and times. Directory times are set at the

@@ -1,8 +1,6 @@
 package llbgen
 
 import (
-	"errors"
-	"fmt"
 	"maps"
 	"strconv"
 	"time"
@@ -51,9 +49,15 @@ func ImageConfig(f *config.File, o Options, u *passwd.Result) *dockerspec.Docker
 		CreatedBy: "smith: " + stepName(f),
 		Comment:   "smith microcontainer layer",
 	})
+	img.Config = containerConfig(f, o, u)
+	return img
+}
 
+// containerConfig is the config part of ImageConfig: smith.yaml's settings
+// over the inherited ones.
+func containerConfig(f *config.File, o Options, u *passwd.Result) dockerspec.DockerOCIImageConfig {
 	base := inherited(o.SourceImage, o.ParentImage)
-	c := &img.Config
+	var c dockerspec.DockerOCIImageConfig
 	c.Entrypoint = pick(f.Entrypoint, base.Entrypoint)
 	c.Cmd = pick(f.Cmd, base.Cmd)
 	if f.Entrypoint.Set && !f.Cmd.Set {
@@ -75,23 +79,7 @@ func ImageConfig(f *config.File, o Options, u *passwd.Result) *dockerspec.Docker
 			c.ExposedPorts[p.Value] = struct{}{}
 		}
 	}
-	c.Labels = maps.Clone(base.Labels)
-	if f.LabelsSet {
-		c.Labels = map[string]string{}
-		for _, kv := range f.Labels {
-			c.Labels[kv.Key.Value] = kv.Value.Value
-		}
-	}
-	if c.Labels == nil {
-		c.Labels = map[string]string{}
-	}
-	maps.Copy(c.Labels, o.Labels)
-	if o.Version != "" {
-		c.Labels[LabelVersion] = o.Version
-	}
-	if def, err := f.Normalized(); err == nil {
-		c.Labels[LabelDefinition] = def
-	}
+	c.Labels = imageLabels(f, o, base)
 	c.Volumes = maps.Clone(base.Volumes)
 	if len(f.Mounts.Items) > 0 {
 		if c.Volumes == nil {
@@ -101,19 +89,49 @@ func ImageConfig(f *config.File, o Options, u *passwd.Result) *dockerspec.Docker
 			c.Volumes[m.Value] = struct{}{}
 		}
 	}
-	c.User = base.User
-	switch {
-	case f.Root.Value:
-		c.User = "0:0"
-	case f.User.Value != "":
-		c.User = f.User.Value
-	case c.User == "":
-		c.User = DefaultUser
-		if u != nil {
-			c.User = strconv.Itoa(u.UID) + ":" + strconv.Itoa(u.GID)
+	c.User = imageUser(f, base, u)
+	return c
+}
+
+// imageLabels are smith.yaml's labels, else the inherited ones, then the
+// build's (Options.Labels) and smith's own.
+func imageLabels(f *config.File, o Options, base dockerspec.DockerOCIImageConfig) map[string]string {
+	labels := maps.Clone(base.Labels)
+	if f.LabelsSet {
+		labels = map[string]string{}
+		for _, kv := range f.Labels {
+			labels[kv.Key.Value] = kv.Value.Value
 		}
 	}
-	return img
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	maps.Copy(labels, o.Labels)
+	if o.Version != "" {
+		labels[LabelVersion] = o.Version
+	}
+	if def, err := f.Normalized(); err == nil {
+		labels[LabelDefinition] = def
+	}
+	return labels
+}
+
+// imageUser is the image's User: 0:0 with root, smith.yaml's user verbatim,
+// a parent's, else the resolved default user's ids (u), or DefaultUser.
+func imageUser(f *config.File, base dockerspec.DockerOCIImageConfig, u *passwd.Result) string {
+	user := base.User
+	switch {
+	case f.Root.Value:
+		user = "0:0"
+	case f.User.Value != "":
+		user = f.User.Value
+	case user == "":
+		user = DefaultUser
+		if u != nil {
+			user = strconv.Itoa(u.UID) + ":" + strconv.Itoa(u.GID)
+		}
+	}
+	return user
 }
 
 // inherited merges the defaults: the source image's inheritable fields
@@ -167,26 +185,9 @@ func pick(l config.List, inherited []string) []string {
 }
 
 // Users resolves smith.yaml's user, groups and nss into the runtime ids and
-// the user database files, with errors at the offending line.
-//
-// Its checks are the one part of smith.yaml's validation outside
-// config.Parse: they need nss (the built-in users and groups, the id
-// allocation), which config may not import. They need nothing fetched, so
-// the frontend runs Users right after Parse, before --check answers.
+// the user database files. config.Parse has checked them (by resolving them
+// the same way), so for a File it returned there is no error; for any other
+// File the error is passwd's, without a position.
 func Users(f *config.File) (*passwd.Result, error) {
-	var groups []string
-	for _, g := range f.Groups.Items {
-		groups = append(groups, g.Value)
-	}
-	u, err := passwd.Resolve(passwd.Input{User: f.User.Value, Groups: groups, NSS: f.NSS.Value})
-	var ne *passwd.Error
-	if errors.As(err, &ne) {
-		pos, field := f.User.Pos, ne.Item()
-		if ne.Field == "groups" && ne.Index < len(f.Groups.Items) {
-			g := f.Groups.Items[ne.Index]
-			pos, field = g.Pos, fmt.Sprintf("groups[%d]", g.Index)
-		}
-		return nil, &config.Error{File: f.Name, Pos: pos, Field: field, Msg: ne.Msg}
-	}
-	return u, err
+	return passwd.Resolve(f.PasswdInput())
 }

@@ -111,6 +111,9 @@ func install(f *config.File, in InstallInputs, o Options) (root, meta llb.State,
 	// config.Parse made sure there is something to install and that local
 	// RPM paths need no quoting in the script.
 	names, local := Packages(f)
+	installerRepos := !f.InstallerRepos.Set || f.InstallerRepos.Value
+	localCheck := !f.LocalGPGCheck.Set || f.LocalGPGCheck.Value
+	cross := CrossInstall(f, o.Platform, o.BuildPlatform)
 
 	var s script
 	s.line("#!/bin/sh")
@@ -118,61 +121,66 @@ func install(f *config.File, in InstallInputs, o Options) (root, meta llb.State,
 	s.line("set -eu")
 	s.line("repos=" + installRepoDir)
 	s.line(`mkdir -p "$repos"`)
-	installerRepos := !f.InstallerRepos.Set || f.InstallerRepos.Value
 	if installerRepos {
 		s.line(`for r in /etc/yum.repos.d/*.repo; do [ -e "$r" ] && cp "$r" "$repos/"; done`)
 	}
-	// The repository files are written as files, not by the script, so no
-	// value from smith.yaml is ever parsed by the shell.
-	runOpts := []llb.RunOption{llb.AddMount(installRepoDir, llb.Scratch(), llb.Tmpfs())}
-	var keys []string
+	runOpts, keys := repositories(&s, f)
+	if len(local) > 0 && localCheck {
+		// dnf never imports keys for local files: put the repositories' keys
+		// (and, with the installer's repos, its keys) into the new rpmdb.
+		for _, k := range keys {
+			s.line(fmt.Sprintf("rpm --root %s --import '%s'", installRoot, k))
+		}
+		if installerRepos {
+			s.line(fmt.Sprintf(`for k in /etc/pki/rpm-gpg/RPM-GPG-KEY*; do [ -e "$k" ] && rpm --root %s --import "$k"; done`, installRoot))
+		}
+	}
+	s.line(`releasever=${SMITH_RELEASEVER:-}`)
+	s.line(`if [ -z "$releasever" ] && [ -r /etc/os-release ]; then releasever=$(. /etc/os-release && echo "${VERSION_ID%%.*}"); fi`)
+	packageArgs(&s, names, local)
+	switch {
+	case in.Resolve:
+		resolveCommand(&s, o, cross)
+	case in.Locked != nil:
+		srcs, err := lockedSources(f, in.Locked)
+		if err != nil {
+			return llb.State{}, llb.State{}, err
+		}
+		runOpts = append(runOpts, srcs...)
+		lockedInstall(&s, f, in.Locked, keys, installerRepos, localCheck, cross)
+	default:
+		dnfInstall(&s, o, localCheck, cross)
+	}
+	if cross && !in.Resolve {
+		skippedScriptlets(&s, o)
+	}
+	if !in.Resolve {
+		rpmRecord(&s)
+	}
+
+	runOpts = append(runOpts, installRunOptions(f, in, o, &s, slices.Concat(local, names))...)
+	run := in.Installer.Run(runOpts...)
+	root = run.AddMount(installRoot, llb.Scratch())
+	meta = run.AddMount(installMeta, llb.Scratch())
+	return root, meta, nil
+}
+
+// repositories writes the install step's repository files and the script
+// lines that hand them to dnf. The files are written as files, not by the
+// script, so no value from smith.yaml is ever parsed by the shell. It
+// returns the step's mounts and secrets for them, and the key files.
+func repositories(s *script, f *config.File) (runOpts []llb.RunOption, keys []string) {
+	runOpts = []llb.RunOption{llb.AddMount(installRepoDir, llb.Scratch(), llb.Tmpfs())}
 	var auth []repoAuth
 	repoFiles := llb.Mkdir("/", 0o755, llb.WithParents(true))
 	for i, r := range f.Repos {
-		key := ""
-		switch v := r.GPGKey.Value; {
-		case v == "":
-		case config.IsURL(v):
-			dir := fmt.Sprintf("%s/%d", installKeys, i)
-			runOpts = append(runOpts, llb.AddMount(dir,
-				llb.HTTP(v, llb.Filename("key"), llb.WithCustomName("[smith] fetch the key of repo "+r.Name.Value)),
-				llb.Readonly))
-			key = dir + "/key"
-		default:
-			p, _ := config.ContextPath(v)
-			key = installContext + "/" + p
-		}
+		repo, key, opts, a := repoFile(i, r)
+		runOpts = append(runOpts, opts...)
 		if key != "" {
 			keys = append(keys, key)
 		}
-		baseurl := r.BaseURL.Value
-		if !config.IsURL(baseurl) {
-			p, _ := config.ContextPath(baseurl)
-			baseurl = "file://" + installContext + "/" + p
-		}
-		gpgcheck := 0
-		if r.CheckSignatures() {
-			gpgcheck = 1
-		}
-		repo := fmt.Sprintf("[%s]\nname=%s\nbaseurl=%s\nenabled=1\ngpgcheck=%d\n", r.Name.Value, r.Name.Value, baseurl, gpgcheck)
-		if key != "" {
-			repo += "gpgkey=file://" + key + "\n"
-		}
-		// Secrets are mounted into this step only (tmpfs, in no layer, log
-		// or cache key); the repo file that names them lives on a tmpfs.
-		if r.ClientCert.Set {
-			for _, c := range []struct{ opt, id, file string }{
-				{"sslclientcert", r.ClientCert.Value, "cert"}, {"sslclientkey", r.ClientKey.Value, "key"},
-			} {
-				dst := fmt.Sprintf("%s/%d-%s", installSecrets, i, c.file)
-				runOpts = append(runOpts, llb.AddSecret(dst, llb.SecretID(c.id)))
-				repo += c.opt + "=" + dst + "\n"
-			}
-		}
-		if r.Secret.Set {
-			dst := fmt.Sprintf("%s/%d-auth", installSecrets, i)
-			runOpts = append(runOpts, llb.AddSecret(dst, llb.SecretID(r.Secret.Value)))
-			auth = append(auth, repoAuth{name: r.Name.Value, file: dst})
+		if a != nil {
+			auth = append(auth, *a)
 		}
 		repoFiles = repoFiles.Mkfile("/"+r.Name.Value+".repo", 0o644, []byte(repo))
 	}
@@ -192,19 +200,60 @@ func install(f *config.File, in InstallInputs, o Options) (root, meta llb.State,
 		s.line(fmt.Sprintf(`printf 'username=%%s\npassword=%%s\n' "${cred%%%%:*}" "${cred#*:}" >>"$repos/%s.repo"`, a.name))
 		s.line(`unset cred`)
 	}
-	localCheck := !f.LocalGPGCheck.Set || f.LocalGPGCheck.Value
-	if len(local) > 0 && localCheck {
-		// dnf never imports keys for local files: put the repositories' keys
-		// (and, with the installer's repos, its keys) into the new rpmdb.
-		for _, k := range keys {
-			s.line(fmt.Sprintf("rpm --root %s --import '%s'", installRoot, k))
-		}
-		if installerRepos {
-			s.line(fmt.Sprintf(`for k in /etc/pki/rpm-gpg/RPM-GPG-KEY*; do [ -e "$k" ] && rpm --root %s --import "$k"; done`, installRoot))
+	return runOpts, keys
+}
+
+// repoFile is the repository file of repos[i], the path of its key in the
+// step ("" without one), the step's mounts and secrets for it, and the
+// secret file its basic-auth credentials come from, if any.
+func repoFile(i int, r config.Repo) (repo, key string, runOpts []llb.RunOption, auth *repoAuth) {
+	switch v := r.GPGKey.Value; {
+	case v == "":
+	case config.IsURL(v):
+		dir := fmt.Sprintf("%s/%d", installKeys, i)
+		runOpts = append(runOpts, llb.AddMount(dir,
+			llb.HTTP(v, llb.Filename("key"), llb.WithCustomName("[smith] fetch the key of repo "+r.Name.Value)),
+			llb.Readonly))
+		key = dir + "/key"
+	default:
+		p, _ := config.ContextPath(v)
+		key = installContext + "/" + p
+	}
+	baseurl := r.BaseURL.Value
+	if !config.IsURL(baseurl) {
+		p, _ := config.ContextPath(baseurl)
+		baseurl = "file://" + installContext + "/" + p
+	}
+	gpgcheck := 0
+	if r.CheckSignatures() {
+		gpgcheck = 1
+	}
+	repo = fmt.Sprintf("[%s]\nname=%s\nbaseurl=%s\nenabled=1\ngpgcheck=%d\n", r.Name.Value, r.Name.Value, baseurl, gpgcheck)
+	if key != "" {
+		repo += "gpgkey=file://" + key + "\n"
+	}
+	// Secrets are mounted into this step only (tmpfs, in no layer, log
+	// or cache key); the repo file that names them lives on a tmpfs.
+	if r.ClientCert.Set {
+		for _, c := range []struct{ opt, id, file string }{
+			{"sslclientcert", r.ClientCert.Value, "cert"}, {"sslclientkey", r.ClientKey.Value, "key"},
+		} {
+			dst := fmt.Sprintf("%s/%d-%s", installSecrets, i, c.file)
+			runOpts = append(runOpts, llb.AddSecret(dst, llb.SecretID(c.id)))
+			repo += c.opt + "=" + dst + "\n"
 		}
 	}
-	s.line(`releasever=${SMITH_RELEASEVER:-}`)
-	s.line(`if [ -z "$releasever" ] && [ -r /etc/os-release ]; then releasever=$(. /etc/os-release && echo "${VERSION_ID%%.*}"); fi`)
+	if r.Secret.Set {
+		dst := fmt.Sprintf("%s/%d-auth", installSecrets, i)
+		runOpts = append(runOpts, llb.AddSecret(dst, llb.SecretID(r.Secret.Value)))
+		auth = &repoAuth{name: r.Name.Value, file: dst}
+	}
+	return repo, key, runOpts, auth
+}
+
+// packageArgs sets the script's arguments to what dnf installs: the local
+// RPM files each pattern matches (at least one), then the package names.
+func packageArgs(s *script, names, local []config.String) {
 	s.line(`set --`)
 	for _, it := range local {
 		p, _ := config.ContextPath(it.Value)
@@ -216,70 +265,72 @@ func install(f *config.File, in InstallInputs, o Options) (root, meta llb.State,
 	for _, it := range names {
 		s.line(fmt.Sprintf("set -- \"$@\" '%s'", it.Value))
 	}
+}
+
+// resolveCommand resolves the transaction with resolve.py, writing
+// ResolveFile, instead of installing.
+func resolveCommand(s *script, o Options, cross bool) {
+	forcearch := ""
+	if cross {
+		forcearch = RPMArch(o.Platform)
+	}
+	s.line("mkdir -p " + installMeta)
+	s.line(strings.Join([]string{"python3", installScript + "/resolve.py", "--root", installRoot, `--releasever="$releasever"`,
+		`--reposdir="$repos"`, "--cachedir", dnfCache, "--forcearch=" + forcearch,
+		"--context", installContext, "--out", installMeta + ResolveFile, "--", `"$@"`}, " "))
+}
+
+// dnfInstall installs the script's arguments with dnf.
+func dnfInstall(s *script, o Options, localCheck, cross bool) {
 	localpkg := 0
 	if localCheck {
 		localpkg = 1
 	}
-	cross := CrossInstall(f, o.Platform, o.BuildPlatform)
-	switch {
-	case in.Resolve:
-		forcearch := ""
-		if cross {
-			forcearch = RPMArch(o.Platform)
-		}
-		s.line("mkdir -p " + installMeta)
-		s.line(strings.Join([]string{"python3", installScript + "/resolve.py", "--root", installRoot, `--releasever="$releasever"`,
-			`--reposdir="$repos"`, "--cachedir", dnfCache, "--forcearch=" + forcearch,
-			"--context", installContext, "--out", installMeta + ResolveFile, "--", `"$@"`}, " "))
-	case in.Locked != nil:
-		srcs, err := lockedSources(f, in.Locked)
-		if err != nil {
-			return llb.State{}, llb.State{}, err
-		}
-		runOpts = append(runOpts, srcs...)
-		lockedInstall(&s, f, in.Locked, keys, installerRepos, localCheck, cross)
-	default:
-		tsflags := "nodocs"
-		dnfArgs := []string{"dnf", "--installroot=" + installRoot, `--releasever="$releasever"`}
-		if cross {
-			// dnf picks the target's packages (and $basearch); their
-			// scriptlets would need the target's CPU, so they do not run.
-			dnfArgs = append(dnfArgs, "--forcearch="+RPMArch(o.Platform))
-			tsflags = "nodocs,noscripts,notriggers"
-		}
-		s.line(strings.Join(append(dnfArgs,
-			"--setopt=install_weak_deps=False", "--setopt=tsflags="+tsflags, "--nodocs",
-			"--setopt=cachedir="+dnfCache, `--setopt=reposdir="$repos"`,
-			"--setopt=skip_if_unavailable=False", fmt.Sprintf("--setopt=localpkg_gpgcheck=%d", localpkg),
-			"-y", "install", `"$@"`,
-		), " "))
+	tsflags := "nodocs"
+	dnfArgs := []string{"dnf", "--installroot=" + installRoot, `--releasever="$releasever"`}
+	if cross {
+		// dnf picks the target's packages (and $basearch); their
+		// scriptlets would need the target's CPU, so they do not run.
+		dnfArgs = append(dnfArgs, "--forcearch="+RPMArch(o.Platform))
+		tsflags = "nodocs,noscripts,notriggers"
 	}
-	if cross && !in.Resolve {
-		s.line(fmt.Sprintf(`skipped=$(rpm --root %s -qa --qf '%%{NAME}%%|PRETRANS?{ %%%%pretrans}|%%|PREIN?{ %%%%pre}|%%|POSTIN?{ %%%%post}|%%|POSTTRANS?{ %%%%posttrans}|%%|TRIGGERNAME?{ triggers}|%%|FILETRIGGERNAME?{ file triggers}|%%|TRANSFILETRIGGERNAME?{ transaction file triggers}|\n' | grep ' ' | LC_ALL=C sort || true)`, installRoot))
-		s.line(fmt.Sprintf(`[ -z "$skipped" ] || printf 'smith: installed for %s on %s without emulation: these scriptlets did not run (emulate: true runs them):\n%%s\n' "$skipped" >&2`,
-			RPMArch(o.Platform), RPMArch(o.BuildPlatform)))
-	}
-	if !in.Resolve {
-		rpmRecord(&s)
-	}
+	s.line(strings.Join(append(dnfArgs,
+		"--setopt=install_weak_deps=False", "--setopt=tsflags="+tsflags, "--nodocs",
+		"--setopt=cachedir="+dnfCache, `--setopt=reposdir="$repos"`,
+		"--setopt=skip_if_unavailable=False", fmt.Sprintf("--setopt=localpkg_gpgcheck=%d", localpkg),
+		"-y", "install", `"$@"`,
+	), " "))
+}
 
+// skippedScriptlets warns, after a cross install, of the packages whose
+// scriptlets did not run.
+func skippedScriptlets(s *script, o Options) {
+	s.line(fmt.Sprintf(`skipped=$(rpm --root %s -qa --qf '%%{NAME}%%|PRETRANS?{ %%%%pretrans}|%%|PREIN?{ %%%%pre}|%%|POSTIN?{ %%%%post}|%%|POSTTRANS?{ %%%%posttrans}|%%|TRIGGERNAME?{ triggers}|%%|FILETRIGGERNAME?{ file triggers}|%%|TRANSFILETRIGGERNAME?{ transaction file triggers}|\n' | grep ' ' | LC_ALL=C sort || true)`, installRoot))
+	s.line(fmt.Sprintf(`[ -z "$skipped" ] || printf 'smith: installed for %s on %s without emulation: these scriptlets did not run (emulate: true runs them):\n%%s\n' "$skipped" >&2`,
+		RPMArch(o.Platform), RPMArch(o.BuildPlatform)))
+}
+
+// installRunOptions are the rest of the install step's options: the script
+// and its inputs, dnf's cache, the platform, the step's name (what lists
+// what it installs) and its place in smith.yaml.
+func installRunOptions(f *config.File, in InstallInputs, o Options, s *script, what []config.String) []llb.RunOption {
 	scriptFile := llb.Mkfile("/install", 0o755, []byte(s.String()))
 	if in.Resolve {
 		scriptFile = scriptFile.Mkfile("/resolve.py", 0o644, []byte(resolvePy))
 	}
 	scriptState := llb.Scratch().File(scriptFile, llb.WithCustomName("[smith] write the install script"))
-	var what []string
-	for _, it := range slices.Concat(local, names) {
-		what = append(what, it.Value)
+	var whatNames []string
+	for _, it := range what {
+		whatNames = append(whatNames, it.Value)
 	}
-	runOpts = append(runOpts,
+	runOpts := []llb.RunOption{
 		llb.Args([]string{"/bin/sh", installScript + "/install"}),
 		llb.AddMount(installScript, scriptState, llb.Readonly),
 		llb.AddMount(installContext, in.Context, llb.Readonly),
 		llb.AddMount(dnfCache, llb.Scratch(), llb.AsPersistentCacheDir("smith-dnf-"+platformID(o.Platform), llb.CacheMountLocked)),
 		llb.Platform(InstallPlatform(f, o.Platform, o.BuildPlatform)),
-		llb.WithCustomName(installStepName(in, what)),
-	)
+		llb.WithCustomName(installStepName(in, whatNames)),
+	}
 	if f.Releasever.Value != "" {
 		runOpts = append(runOpts, llb.AddEnv("SMITH_RELEASEVER", f.Releasever.Value))
 	}
@@ -296,10 +347,7 @@ func install(f *config.File, in InstallInputs, o Options) (root, meta llb.State,
 	if r := rangeOf(ps...); r != nil {
 		runOpts = append(runOpts, o.SourceMap.Location(r))
 	}
-	run := in.Installer.Run(runOpts...)
-	root = run.AddMount(installRoot, llb.Scratch())
-	meta = run.AddMount(installMeta, llb.Scratch())
-	return root, meta, nil
+	return runOpts
 }
 
 // InstallPlatform is where the installer runs: natively on the build

@@ -298,17 +298,6 @@ func TestInference(t *testing.T) {
 			t.Errorf("%q: inference = %+v, want %+v", tc.yaml, got, tc.want)
 		}
 	}
-
-	for _, tc := range []struct{ yaml, want string }{
-		{"user: a:b:c\n", `smith.yaml:1:7: user: bad user spec "a:b:c"`},
-		{"user: app:nope\n", `smith.yaml:1:7: user: unknown group "nope"`},
-		{"groups:\n- adm\n- www\n- adm\n", `smith.yaml:4:3: groups[2]: "adm" is listed twice`},
-	} {
-		_, err := Users(parse(t, tc.yaml))
-		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
-			t.Errorf("%q: err = %v, want prefix %q", tc.yaml, err, tc.want)
-		}
-	}
 }
 
 func mustUsers(t *testing.T, yaml string) *passwd.Result {

@@ -13,7 +13,9 @@
 // member of built-in groups listed in `groups` (smith bug B11).
 //
 // The package uses the standard library only and does no I/O: Resolve is a
-// pure function of its Input, and its output is deterministic. Writing the
-// files into the image, tracing the NSS modules' libraries and the `root`
-// field are handled by the callers.
+// pure function of its Input, and its output is deterministic. It must not
+// import config: config.Parse calls Resolve to check user and groups, and
+// gives its *Error a position in smith.yaml. Writing the files into the
+// image, tracing the NSS modules' libraries and the `root` field are handled
+// by the callers.
 package passwd

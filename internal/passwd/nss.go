@@ -202,46 +202,83 @@ func Resolve(in Input) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	generate := in.NSS || len(in.Groups) > 0
+	u, err := userPart(sp.user)
+	if err != nil {
+		return nil, err
+	}
+	entries, err := groupEntries(in.Groups)
+	if err != nil {
+		return nil, err
+	}
+	pg, err := groupPart(sp, u, entries)
+	if err != nil {
+		return nil, err
+	}
+	if err := allocate(entries, &pg, u.defGID); err != nil {
+		return nil, err
+	}
+	group, err := groupFile(entries, pg, u.name)
+	if err != nil {
+		return nil, err
+	}
+	return &Result{
+		UID:      u.uid,
+		GID:      pg.gid,
+		Name:     u.name,
+		Generate: in.NSS || len(in.Groups) > 0 || u.named || pg.named,
+		Passwd:   passwdFile(u, pg.gid),
+		Group:    group,
+		NSSwitch: nsswitch,
+		Modules:  slices.Clone(modules),
+	}, nil
+}
 
-	// The user part.
-	var (
-		name    string
-		uid     int
-		defGID  int // gid when the spec has no group part
-		builtin bool
-	)
+// runtimeUser is the runtime user as the user part of the spec names it.
+type runtimeUser struct {
+	name    string
+	uid     int
+	defGID  int  // gid when the spec has no group part
+	builtin bool // one of builtinUsers
+	named   bool // the spec names the user: the files are written
+}
+
+// userPart resolves the user part of the spec.
+func userPart(s string) (runtimeUser, error) {
+	var u runtimeUser
 	switch {
-	case sp.user == "":
-		name, uid, defGID = defaultName, defaultID, defaultID
-	case numeric(sp.user):
-		id, ok := parseID(sp.user, 0)
+	case s == "":
+		u.name, u.uid, u.defGID = defaultName, defaultID, defaultID
+	case numeric(s):
+		id, ok := parseID(s, 0)
 		if !ok {
-			return nil, userErr("bad uid %q: want 0..%d", sp.user, maxID)
+			return runtimeUser{}, userErr("bad uid %q: want 0..%d", s, maxID)
 		}
-		uid = id
+		u.uid = id
 		if b, ok := userByID(id); ok {
-			name, defGID, builtin = b.name, b.gid, true
+			u.name, u.defGID, u.builtin = b.name, b.gid, true
 		} else {
-			name, defGID = defaultName, defaultID
+			u.name, u.defGID = defaultName, defaultID
 		}
 	default:
-		if !validName(sp.user) {
-			return nil, userErr("bad user name %q: %s", sp.user, nameWant)
+		if !validName(s) {
+			return runtimeUser{}, userErr("bad user name %q: %s", s, nameWant)
 		}
-		generate = true
-		name = sp.user
-		if b, ok := userByName(sp.user); ok {
-			uid, defGID, builtin = b.uid, b.gid, true
+		u.named = true
+		u.name = s
+		if b, ok := userByName(s); ok {
+			u.uid, u.defGID, u.builtin = b.uid, b.gid, true
 		} else {
-			uid, defGID = defaultID, defaultID
+			u.uid, u.defGID = defaultID, defaultID
 		}
 	}
+	return u, nil
+}
 
-	// The `groups` entries: syntax and duplicates.
-	entries := make([]entry, 0, len(in.Groups))
+// groupEntries classifies the `groups` items: syntax and duplicates.
+func groupEntries(groups []string) ([]entry, error) {
+	entries := make([]entry, 0, len(groups))
 	seen := map[string]int{} // group identity -> index in entries
-	for i, raw := range in.Groups {
+	for i, raw := range groups {
 		e := entry{index: i, raw: raw}
 		var key string
 		switch {
@@ -278,69 +315,81 @@ func Resolve(in Input) (*Result, error) {
 		seen[key] = len(entries)
 		entries = append(entries, e)
 	}
+	return entries, nil
+}
 
-	// The group part.
-	var (
-		gid        int
-		groupName  string
-		fromGroups = -1 // index in entries of the primary group when it is a new `groups` name
-	)
+// primaryGroup is the runtime user's primary group.
+type primaryGroup struct {
+	gid        int
+	name       string
+	fromGroups int  // index in entries of the primary group when it is a new `groups` name, else -1
+	named      bool // the spec names the group: the files are written
+}
+
+// groupPart resolves the group part of the spec, marking the entries that
+// name the primary group.
+func groupPart(sp spec, u runtimeUser, entries []entry) (primaryGroup, error) {
+	pg := primaryGroup{fromGroups: -1}
 	switch {
 	case !sp.hasGroup:
-		gid = defGID
+		pg.gid = u.defGID
 	case numeric(sp.group):
 		id, ok := parseID(sp.group, 0)
 		if !ok {
-			return nil, userErr("bad gid %q: want 0..%d", sp.group, maxID)
+			return primaryGroup{}, userErr("bad gid %q: want 0..%d", sp.group, maxID)
 		}
-		gid = id
+		pg.gid = id
 	default:
 		if !validName(sp.group) {
-			return nil, userErr("bad group name %q: %s", sp.group, nameWant)
+			return primaryGroup{}, userErr("bad group name %q: %s", sp.group, nameWant)
 		}
-		generate = true
+		pg.named = true
 		if b, ok := groupByName(sp.group); ok {
-			gid = b.gid
-		} else if sp.group == name {
-			gid = defGID // a personal group
+			pg.gid = b.gid
+		} else if sp.group == u.name {
+			pg.gid = u.defGID // a personal group
 		} else if j := slices.IndexFunc(entries, func(e entry) bool { return e.alloc && e.name == sp.group }); j >= 0 {
-			fromGroups = j
-			groupName = sp.group
+			pg.fromGroups = j
+			pg.name = sp.group
 			entries[j].primary = true
 		} else {
-			return nil, userErr("unknown group %q: add it to groups or use a number", sp.group)
+			return primaryGroup{}, userErr("unknown group %q: add it to groups or use a number", sp.group)
 		}
 	}
-	if fromGroups < 0 {
+	if pg.fromGroups < 0 {
 		// Name the primary group after a built-in group with its gid, else
 		// after the user, unless a built-in group already owns that name.
-		if b, ok := groupByID(gid); ok {
-			groupName = b.name
-		} else if _, taken := groupByName(name); !taken {
-			groupName = name
+		if b, ok := groupByID(pg.gid); ok {
+			pg.name = b.name
+		} else if _, taken := groupByName(u.name); !taken {
+			pg.name = u.name
 		} else {
-			groupName = "group" + strconv.Itoa(gid)
+			pg.name = "group" + strconv.Itoa(pg.gid)
 		}
 		// A `groups` entry naming the primary group is the primary group.
 		for j := range entries {
 			e := &entries[j]
-			if (!e.alloc && e.gid == gid) || (e.alloc && e.name == groupName) {
-				e.primary, e.alloc, e.gid = true, false, gid
+			if (!e.alloc && e.gid == pg.gid) || (e.alloc && e.name == pg.name) {
+				e.primary, e.alloc, e.gid = true, false, pg.gid
 			}
 		}
 	}
+	return pg, nil
+}
 
-	// Allocate ids to new group names, in order, from max(GID+1, 1000),
-	// skipping every id already in use.
+// allocate gives ids to new group names, in order, from max(GID+1, 1000),
+// skipping every id already in use. A primary group from `groups` gets its
+// gid here.
+func allocate(entries []entry, pg *primaryGroup, defGID int) error {
 	used := map[int]bool{}
 	for _, g := range builtinGroups {
 		used[g.gid] = true
 	}
-	base := gid
-	if fromGroups >= 0 {
+	base := pg.gid
+	if pg.fromGroups >= 0 {
 		base = defGID
 	} else {
-		used[gid] = true
+		used[pg.gid] = true
 	}
 	for _, e := range entries {
 		if !e.alloc {
@@ -357,16 +406,20 @@ func Resolve(in Input) (*Result, error) {
 			next++
 		}
 		if next > maxID {
-			return nil, groupsErr(e.index, "no free group id for %q", e.raw)
+			return groupsErr(e.index, "no free group id for %q", e.raw)
 		}
 		e.gid = next
 		used[next] = true
 	}
-	if fromGroups >= 0 {
-		gid = entries[fromGroups].gid
+	if pg.fromGroups >= 0 {
+		pg.gid = entries[pg.fromGroups].gid
 	}
+	return nil
+}
 
-	// The group file: built-ins, the primary group and every `groups` entry.
+// groupFile renders the group file: built-ins, the primary group and every
+// `groups` entry, with the user (named name) as a member of the latter.
+func groupFile(entries []entry, pg primaryGroup, name string) (string, error) {
 	type line struct {
 		name    string
 		gid     int
@@ -378,9 +431,9 @@ func Resolve(in Input) (*Result, error) {
 		lines[g.gid] = &line{name: g.name, gid: g.gid}
 		names[g.name] = g.gid
 	}
-	if _, ok := lines[gid]; !ok {
-		lines[gid] = &line{name: groupName, gid: gid}
-		names[groupName] = gid
+	if _, ok := lines[pg.gid]; !ok {
+		lines[pg.gid] = &line{name: pg.name, gid: pg.gid}
+		names[pg.name] = pg.gid
 	}
 	for _, e := range entries {
 		if e.primary {
@@ -389,7 +442,7 @@ func Resolve(in Input) (*Result, error) {
 		l, ok := lines[e.gid]
 		if !ok {
 			if other, taken := names[e.name]; taken {
-				return nil, groupsErr(e.index, "group name %q is already used by gid %d", e.name, other)
+				return "", groupsErr(e.index, "group name %q is already used by gid %d", e.name, other)
 			}
 			l = &line{name: e.name, gid: e.gid}
 			lines[e.gid] = l
@@ -407,12 +460,16 @@ func Resolve(in Input) (*Result, error) {
 		l := lines[g]
 		fmt.Fprintf(&gb, "%s:x:%d:%s\n", l.name, l.gid, strings.Join(l.members, ","))
 	}
+	return gb.String(), nil
+}
 
-	// The passwd file: built-ins plus the runtime user, by uid.
+// passwdFile renders the passwd file: built-ins plus the runtime user u,
+// whose primary group is gid, by uid.
+func passwdFile(u runtimeUser, gid int) string {
 	users := slices.Clone(builtinUsers)
-	runtime := user{name: name, uid: uid, gid: gid, home: writeHome}
-	if builtin {
-		i := slices.IndexFunc(users, func(u user) bool { return u.name == name })
+	runtime := user{name: u.name, uid: u.uid, gid: gid, home: writeHome}
+	if u.builtin {
+		i := slices.IndexFunc(users, func(b user) bool { return b.name == u.name })
 		if users[i].home != "/root" {
 			users[i].home = writeHome
 		}
@@ -422,18 +479,8 @@ func Resolve(in Input) (*Result, error) {
 		slices.SortFunc(users, func(a, b user) int { return a.uid - b.uid })
 	}
 	var pb strings.Builder
-	for _, u := range users {
-		fmt.Fprintf(&pb, "%s:x:%d:%d:%s:%s:%s\n", u.name, u.uid, u.gid, u.name, u.home, shell)
+	for _, e := range users {
+		fmt.Fprintf(&pb, "%s:x:%d:%d:%s:%s:%s\n", e.name, e.uid, e.gid, e.name, e.home, shell)
 	}
-
-	return &Result{
-		UID:      uid,
-		GID:      gid,
-		Name:     name,
-		Generate: generate,
-		Passwd:   pb.String(),
-		Group:    gb.String(),
-		NSSwitch: nsswitch,
-		Modules:  slices.Clone(modules),
-	}, nil
+	return pb.String()
 }
