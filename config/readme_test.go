@@ -25,12 +25,12 @@ func TestREADMEKeys(t *testing.T) {
 			}
 		}
 	}
-	for _, k := range probeKeys {
+	for _, k := range itemKeyNames(probeKeys) {
 		if !strings.Contains(readme, "`"+k+"`") {
 			t.Errorf("README.md does not mention the probe key %q", k)
 		}
 	}
-	for _, k := range repoKeys {
+	for _, k := range itemKeyNames(repoKeys) {
 		if !strings.Contains(readme, "`"+k+"`") {
 			t.Errorf("README.md does not mention the repos key %q", k)
 		}

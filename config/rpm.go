@@ -32,7 +32,15 @@ type Repo struct {
 // CheckSignatures reports whether packages from the repo are verified.
 func (r Repo) CheckSignatures() bool { return !r.GPGCheck.Set || r.GPGCheck.Value }
 
-var repoKeys = []string{"name", "baseurl", "gpgkey", "gpgcheck", "secret", "sslclientcert", "sslclientkey"}
+var repoKeys = []itemKey[Repo]{
+	{"name", itemStr(func(r *Repo) *String { return &r.Name })},
+	{"baseurl", itemStr(func(r *Repo) *String { return &r.BaseURL })},
+	{"gpgkey", itemStr(func(r *Repo) *String { return &r.GPGKey })},
+	{"gpgcheck", itemBool(func(r *Repo) *Bool { return &r.GPGCheck })},
+	{"secret", itemSecret(func(r *Repo) *String { return &r.Secret })},
+	{"sslclientcert", itemSecret(func(r *Repo) *String { return &r.ClientCert })},
+	{"sslclientkey", itemSecret(func(r *Repo) *String { return &r.ClientKey })},
+}
 
 // secretID is what a BuildKit secret id may be.
 var secretID = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
@@ -116,29 +124,8 @@ func (p *parser) repo(item *yaml.Node, i int, rf string) (Repo, error) {
 	if err != nil {
 		return Repo{}, err
 	}
-	for _, e := range entries {
-		k := rf + "." + e.key
-		switch e.key {
-		case "name":
-			r.Name, err = p.str(e.val, k)
-		case "baseurl":
-			r.BaseURL, err = p.str(e.val, k)
-		case "gpgkey":
-			r.GPGKey, err = p.str(e.val, k)
-		case "gpgcheck":
-			r.GPGCheck, err = p.boolean(e.val, k)
-		case "secret":
-			r.Secret, err = p.secretName(e.val, k)
-		case "sslclientcert":
-			r.ClientCert, err = p.secretName(e.val, k)
-		case "sslclientkey":
-			r.ClientKey, err = p.secretName(e.val, k)
-		default:
-			err = p.unknownKey(e, rf, repoKeys)
-		}
-		if err != nil {
-			return Repo{}, err
-		}
+	if err := decodeItem(p, entries, rf, repoKeys, &r); err != nil {
+		return Repo{}, err
 	}
 	switch {
 	case r.Name.Value == "":

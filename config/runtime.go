@@ -34,7 +34,22 @@ type Probe struct {
 	Index   int
 }
 
-var probeKeys = []string{"run", "exit", "output", "stdin", "network"}
+var probeKeys = []itemKey[Probe]{
+	{"run", func(p *parser, n *yaml.Node, field string, pr *Probe) (err error) {
+		pr.Run, err = p.list(n, field, false, nil)
+		return err
+	}},
+	{"exit", func(p *parser, n *yaml.Node, field string, pr *Probe) error {
+		s, err := p.str(n, field)
+		if err == nil && s.Set {
+			pr.Exit, err = p.exitCode(s, field)
+		}
+		return err
+	}},
+	{"output", itemStr(func(pr *Probe) *String { return &pr.Output })},
+	{"stdin", itemStr(func(pr *Probe) *String { return &pr.Stdin })},
+	{"network", itemBool(func(pr *Probe) *Bool { return &pr.Network })},
+}
 
 // dlopenLevel decodes `dlopen`.
 func (p *parser) dlopenLevel(n *yaml.Node, field string) (String, error) {
@@ -76,29 +91,8 @@ func (p *parser) probes(n *yaml.Node, field string) ([]Probe, error) {
 			if err != nil {
 				return nil, err
 			}
-			for _, e := range entries {
-				k := f + "." + e.key
-				switch e.key {
-				case "run":
-					pr.Run, err = p.list(e.val, k, false, nil)
-				case "exit":
-					var s String
-					s, err = p.str(e.val, k)
-					if err == nil && s.Set {
-						pr.Exit, err = p.exitCode(s, k)
-					}
-				case "output":
-					pr.Output, err = p.str(e.val, k)
-				case "stdin":
-					pr.Stdin, err = p.str(e.val, k)
-				case "network":
-					pr.Network, err = p.boolean(e.val, k)
-				default:
-					err = p.unknownKey(e, f, probeKeys)
-				}
-				if err != nil {
-					return nil, err
-				}
+			if err := decodeItem(p, entries, f, probeKeys, &pr); err != nil {
+				return nil, err
 			}
 		default:
 			return nil, p.errorf(posOf(c), f, "expected a command (a list of strings) or a mapping with run, got %s", describe(c))

@@ -240,7 +240,20 @@ func (r *resolver) special(p string) string {
 	if err != nil || fi.IsDir() || fi.Mode().IsRegular() {
 		return ""
 	}
-	switch m := fi.Mode(); {
+	return TypeName(fi.Mode())
+}
+
+// TypeName names the kind of file m describes, for messages: "file",
+// "directory", "symlink", "character device", "block device", "named
+// pipe", "socket" or "special file".
+func TypeName(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "directory"
+	case m.IsRegular():
+		return "file"
+	case m&fs.ModeSymlink != 0:
+		return "symlink"
 	case m&fs.ModeCharDevice != 0:
 		return "character device"
 	case m&fs.ModeDevice != 0:

@@ -137,7 +137,7 @@ func checkOverlay(dir string) error {
 		t, _ := os.Readlink(dir)
 		return fmt.Errorf("rootfs: is a symbolic link (to %q): smith takes rootfs/ from the build context only; make it a directory", t)
 	case !fi.IsDir():
-		return fmt.Errorf("rootfs: is a %s, not a directory", strings.ToLower(fi.Mode().Type().String()))
+		return fmt.Errorf("rootfs: is a %s, not a directory", closure.TypeName(fi.Mode()))
 	}
 	return nil
 }

@@ -234,7 +234,7 @@ func TestTraceRefuses(t *testing.T) {
 	}{
 		{"nothing at all", paths(), TraceOptions{Overlay: filepath.Join(tmp, "empty")}, "nothing to put in the image", true},
 		{"a rootfs that is a link", paths("/etc/passwd"), TraceOptions{Overlay: filepath.Join(tmp, "link")}, `rootfs: is a symbolic link (to "/etc")`, true},
-		{"a rootfs that is a file", paths("/etc/passwd"), TraceOptions{Overlay: filepath.Join(tmp, "file")}, "not a directory", true},
+		{"a rootfs that is a file", paths("/etc/passwd"), TraceOptions{Overlay: filepath.Join(tmp, "file")}, "rootfs: is a file, not a directory", true},
 		{"a path that matches nothing", paths("/nope"), TraceOptions{}, "smith.yaml:2:3: paths[0]", true},
 		{"a missing root", paths("/x"), TraceOptions{Root: filepath.Join(tmp, "none")}, "opening root: ", false},
 	} {

@@ -240,7 +240,7 @@ func (w *writer) dir(name string, srcMode fs.FileMode, replace bool) error {
 	switch {
 	case err == nil && fi.IsDir():
 	case err == nil && !replace:
-		return fmt.Errorf("creating directory /%s: a %s is in the way", name, typeName(fi.Mode()))
+		return fmt.Errorf("creating directory /%s: a %s is in the way", name, closure.TypeName(fi.Mode()))
 	default:
 		if err == nil {
 			if err := w.out.RemoveAll(name); err != nil {
@@ -307,7 +307,7 @@ func (w *writer) symlink(target, name string) error {
 // to name, or hard-links it to an earlier copy of the same inode.
 func (w *writer) file(src *os.Root, tree, name string, fi fs.FileInfo) error {
 	if !fi.Mode().IsRegular() {
-		return fmt.Errorf("copying /%s: source is a %s, not a regular file", name, typeName(fi.Mode()))
+		return fmt.Errorf("copying /%s: source is a %s, not a regular file", name, closure.TypeName(fi.Mode()))
 	}
 	if err := w.remove(name); err != nil {
 		return err
@@ -471,7 +471,7 @@ func (w *writer) overlay(ovl *os.Root) error {
 			}
 			return w.symlink(t, name)
 		default:
-			fmt.Fprintf(w.log, "skipped %s /%s from the overlay\n", typeName(fi.Mode()), name)
+			fmt.Fprintf(w.log, "skipped %s /%s from the overlay\n", closure.TypeName(fi.Mode()), name)
 			return nil
 		}
 	})
@@ -493,20 +493,3 @@ func (w *writer) dirTimes() error {
 	return nil
 }
 
-func typeName(m fs.FileMode) string {
-	switch {
-	case m.IsDir():
-		return "directory"
-	case m.IsRegular():
-		return "file"
-	case m&fs.ModeSymlink != 0:
-		return "symlink"
-	case m&fs.ModeNamedPipe != 0:
-		return "named pipe"
-	case m&fs.ModeSocket != 0:
-		return "socket"
-	case m&fs.ModeDevice != 0:
-		return "device"
-	}
-	return "special file"
-}
