@@ -492,4 +492,3 @@ func (w *writer) dirTimes() error {
 	}
 	return nil
 }
-
