@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 
@@ -20,9 +19,7 @@ type=oci,dest=IMAGE) or an OCI layout folder.
 `
 
 func runInspect(args []string, stdout, stderr io.Writer) error {
-	fl := flag.NewFlagSet("inspect", flag.ContinueOnError)
-	fl.SetOutput(stderr)
-	fl.Usage = func() { fmt.Fprint(stderr, inspectUsage); fl.PrintDefaults() }
+	fl := newFlagSet("inspect", inspectUsage, stderr)
 	platform := fl.String("platform", "", "the image's platform in a multi-platform archive (default: this machine's)")
 	tag := fl.String("tag", "", "the image's name or tag in an archive that holds several")
 	if err := fl.Parse(args); err != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -25,9 +24,7 @@ frontend passes the whole job as a JSON plan file (--plan-file).
 `
 
 func runTrace(args []string, stdout, stderr io.Writer) error {
-	fl := flag.NewFlagSet("trace", flag.ContinueOnError)
-	fl.SetOutput(stderr)
-	fl.Usage = func() { fmt.Fprint(stderr, traceUsage); fl.PrintDefaults() }
+	fl := newFlagSet("trace", traceUsage, stderr)
 	root := fl.String("root", "/", "the source root folder; symlinks never leave it")
 	out := fl.String("out", "", "copy the closure into this folder (default: only print it)")
 	overlay := fl.String("overlay", "", "a folder copied over the output last (smith's rootfs/), its ELF files traced too; ignored if absent")

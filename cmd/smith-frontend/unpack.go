@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -27,9 +26,7 @@ is verified against its digest.
 `
 
 func runUnpack(args []string, stdout, stderr io.Writer) error {
-	fl := flag.NewFlagSet("unpack", flag.ContinueOnError)
-	fl.SetOutput(stderr)
-	fl.Usage = func() { fmt.Fprint(stderr, unpackUsage); fl.PrintDefaults() }
+	fl := newFlagSet("unpack", unpackUsage, stderr)
 	archive := fl.String("archive", "", "the image archive file")
 	name := fl.String("name", "", "the archive's name in messages (default: the file's base name)")
 	tag := fl.String("tag", "", "the image to use: a ref.name annotation or RepoTags entry, whole or its tag part (default: the only image, else \"latest\")")

@@ -244,16 +244,24 @@ func inference(f *config.File, env []string) closure.Infer {
 		in.CACerts = closure.Off
 	}
 	in.Dlopen = closure.DlopenPriority(f.Dlopen.Value)
+	in.Path = envDirs(env, "PATH")
+	return in
+}
+
+// envDirs returns the absolute directories of the colon-separated variable
+// name in env (NAME=VALUE items), every setting's in order.
+func envDirs(env []string, name string) []string {
+	var dirs []string
 	for _, kv := range env {
-		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+		if v, ok := strings.CutPrefix(kv, name+"="); ok {
 			for _, d := range strings.Split(v, ":") {
 				if strings.HasPrefix(d, "/") {
-					in.Path = append(in.Path, d)
+					dirs = append(dirs, d)
 				}
 			}
 		}
 	}
-	return in
+	return dirs
 }
 
 // TraceRequest builds the helper's request: the paths and excludes with
@@ -267,15 +275,7 @@ func TraceRequest(f *config.File, env []string) closure.Request {
 	for _, p := range f.Excludes.Items {
 		req.Excludes = append(req.Excludes, closure.Pattern{Glob: p.Value, Origin: origin(f, p.Pos, "excludes", p.Index)})
 	}
-	for _, kv := range env {
-		if v, ok := strings.CutPrefix(kv, "LD_LIBRARY_PATH="); ok {
-			for _, d := range strings.Split(v, ":") {
-				if strings.HasPrefix(d, "/") {
-					req.LibraryPath = append(req.LibraryPath, d)
-				}
-			}
-		}
-	}
+	req.LibraryPath = envDirs(env, "LD_LIBRARY_PATH")
 	return req
 }
 

@@ -9,24 +9,21 @@ import "golang.org/x/sys/unix"
 const userCS64 = 0x33
 
 // watched maps the amd64 system calls that look paths up to where their
-// path is.
-var watched = map[uint64]sysSpec{
-	unix.SYS_OPEN:       pathCall("open"),
-	unix.SYS_CREAT:      pathCall("creat"),
-	unix.SYS_STAT:       pathCall("stat"),
-	unix.SYS_LSTAT:      pathCall("lstat"),
-	unix.SYS_ACCESS:     pathCall("access"),
-	unix.SYS_READLINK:   pathCall("readlink"),
-	unix.SYS_EXECVE:     pathCall("execve"),
-	unix.SYS_OPENAT:     atCall("openat"),
-	unix.SYS_OPENAT2:    atCall("openat2"),
-	unix.SYS_NEWFSTATAT: atCall("newfstatat"),
-	unix.SYS_STATX:      atCall("statx"),
-	unix.SYS_FACCESSAT:  atCall("faccessat"),
-	unix.SYS_FACCESSAT2: atCall("faccessat2"),
-	unix.SYS_READLINKAT: atCall("readlinkat"),
-	unix.SYS_EXECVEAT:   atCall("execveat"),
-}
+// path is: the *at forms and execve, and the older path-only calls.
+var watched = func() map[uint64]sysSpec {
+	m := atCalls()
+	for nr, spec := range map[uint64]sysSpec{
+		unix.SYS_OPEN:     pathCall("open"),
+		unix.SYS_CREAT:    pathCall("creat"),
+		unix.SYS_STAT:     pathCall("stat"),
+		unix.SYS_LSTAT:    pathCall("lstat"),
+		unix.SYS_ACCESS:   pathCall("access"),
+		unix.SYS_READLINK: pathCall("readlink"),
+	} {
+		m[nr] = spec
+	}
+	return m
+}()
 
 // readRegs reads the syscall registers of a stopped tracee: the number in
 // orig_rax (rax holds -ENOSYS at entry and the result at exit), arguments

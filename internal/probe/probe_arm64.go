@@ -9,19 +9,9 @@ import (
 )
 
 // watched maps the arm64 system calls that look paths up to where their
-// path is. arm64 has only the *at forms (no open, stat, lstat, access or
-// readlink); its fstatat is named newfstatat, as on amd64.
-var watched = map[uint64]sysSpec{
-	unix.SYS_EXECVE:     pathCall("execve"),
-	unix.SYS_OPENAT:     atCall("openat"),
-	unix.SYS_OPENAT2:    atCall("openat2"),
-	unix.SYS_NEWFSTATAT: atCall("newfstatat"),
-	unix.SYS_STATX:      atCall("statx"),
-	unix.SYS_FACCESSAT:  atCall("faccessat"),
-	unix.SYS_FACCESSAT2: atCall("faccessat2"),
-	unix.SYS_READLINKAT: atCall("readlinkat"),
-	unix.SYS_EXECVEAT:   atCall("execveat"),
-}
+// path is. arm64 has only the *at forms and execve (no open, stat, lstat,
+// access or readlink); its fstatat is named newfstatat, as on amd64.
+var watched = atCalls()
 
 // readRegs reads the syscall registers of a stopped tracee through
 // PTRACE_GETREGSET NT_PRSTATUS (arm64 has no PTRACE_GETREGS): the number
