@@ -36,10 +36,14 @@ if a.forcearch:
     c.substitutions["basearch"] = dnf.rpm.basearch(a.forcearch)
 base.read_all_repos()
 base.fill_sack(load_system_repo=False)
+# Local RPM files all at once, before anything is marked: dnf takes no
+# local package once the transaction has a job.
+local = [s for s in a.specs if s.endswith(".rpm") and s.startswith("/")]
+for p in base.add_remote_rpms(local) if local else []:
+    base.package_install(p)
 for spec in a.specs:
-    if spec.endswith(".rpm") and spec.startswith("/"):
-        for p in base.add_remote_rpms([spec]):
-            base.package_install(p)
+    if spec in local:
+        continue
     elif spec.startswith("@"):
         base.read_comps(arch_filter=True)
         base.install_specs([spec])
