@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"os"
@@ -23,8 +24,15 @@ func invalidCases(t *testing.T) []struct {
 		Name, YAML, Err string
 		Prefix          bool
 	}
-	if err := json.Unmarshal(b, &cases); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields() // a misspelt key would leave Err empty
+	if err := dec.Decode(&cases); err != nil {
 		t.Fatal(err)
+	}
+	for _, c := range cases {
+		if c.Name == "" || c.YAML == "" || c.Err == "" {
+			t.Fatalf("testdata/invalid.json: a case without name, yaml or err: %+v", c)
+		}
 	}
 	if len(cases) < 70 {
 		t.Fatalf("only %d cases in testdata/invalid.json", len(cases))

@@ -183,7 +183,9 @@ var mockKeys = []Key{
 		decode: strKey(func(f *File) *String { return &f.Mock.PreBuild }), normalize: func(f *File) any { return text(f.Mock.PreBuild.Value) }},
 	{Name: "post-build", Applies: ForMock, Doc: "a mock post-build script (not implemented: fails with a message)",
 		decode: strKey(func(f *File) *String { return &f.Mock.PostBuild }), normalize: func(f *File) any { return text(f.Mock.PostBuild.Value) }},
-	{Name: "deps", Applies: ForMock, Doc: "more packages, installed first in the same transaction",
+	// deps also counts as a package to copy from for paths, whatever the
+	// type, as it always has.
+	{Name: "deps", Applies: ForAll, Doc: "more packages, installed first in the same transaction",
 		decode: listKey(func(f *File) *List { return &f.Mock.Deps }, false, nil), normalize: func(f *File) any { return items(f.Mock.Deps) }},
 	{Name: "debuginfo", Applies: ForMock, Doc: "debuginfo images (not implemented: fails with a message)",
 		decode: boolKey(func(f *File) *Bool { return &f.Mock.Debuginfo }), normalize: func(f *File) any { return flag(f.Mock.Debuginfo) }},
@@ -251,8 +253,6 @@ var topKeys = []Key{
 	{Name: "ports", Applies: ForAll, Doc: "exposed ports, a map or a list; 80 means 80/tcp",
 		decode:    into(func(f *File) *List { return &f.Ports }, (*parser).ports),
 		normalize: func(f *File) any { return items(f.Ports) }},
-	// mock.deps also counts as a package to copy from for paths, whatever
-	// the type, as it always has.
 	{Name: "mock", Applies: ForAll, Doc: "the original mock section: deps adds packages, the other keys fail with a message", Sub: mockKeys,
 		decode: func(p *parser, f *File, n *yaml.Node, field string) error { return p.mock(f, n, field) },
 		normalize: func(f *File) any {

@@ -36,7 +36,9 @@ type Archive struct {
 }
 
 // ImageRef is an image smith.yaml names (package of type oci, parent,
-// installer), parsed once. The zero ImageRef (Kind "") names none.
+// installer), parsed once. The zero ImageRef (Kind "") names none. A value
+// must parse even when a named build context replaces it at build time
+// (--build-context installer=…): smith.yaml is checked on its own.
 type ImageRef struct {
 	Kind RefKind
 	// Value is the text of smith.yaml, with its position.

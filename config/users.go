@@ -6,13 +6,14 @@ import (
 	"github.com/smithbuild/smith/internal/passwd"
 )
 
-// PasswdInput is what package nss resolves the runtime user and the user
-// database files from: user, groups and nss as f has them.
+// PasswdInput is what package internal/passwd resolves the runtime user and
+// the user database files from: user, groups and nss as f has them. (smith's
+// own llbgen calls it; passwd.Input is not for use outside smith.)
 func (f *File) PasswdInput() passwd.Input {
 	return passwd.Input{User: f.User.Value, Groups: f.Groups.Values(), NSS: f.NSS.Value}
 }
 
-// users checks user and groups: nss owns their meaning (the user spec, the
+// users checks user and groups: passwd owns their meaning (the user spec, the
 // built-in users and groups, the id allocation), so the check is resolving
 // them. Its *passwd.Error becomes an *Error at the offending value: the user,
 // or the item of groups at fault.

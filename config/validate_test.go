@@ -5,8 +5,8 @@ import (
 	"testing"
 )
 
-// TestValidate: the checks that look at more than one key, with the
-// messages and positions the build has always given.
+// TestValidate: files whose keys pass the checks that look at more than
+// one key (the refusals are in testdata/invalid.json, see TestParseErrors).
 func TestValidate(t *testing.T) {
 	for _, ok := range []string{
 		"type: oci\npackage: a/b\npaths: [/x]\nuser: \"1000:1000\"\n",

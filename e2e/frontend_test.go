@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -226,14 +227,22 @@ func TestCheckInvalid(t *testing.T) {
 	requireE2E(t)
 	b, err := os.ReadFile(filepath.Join(testEnv.root, "config/testdata/invalid.json"))
 	must(t, err)
-	var cases []struct{ Name, YAML, Err string }
-	must(t, json.Unmarshal(b, &cases))
+	var cases []struct {
+		Name, YAML, Err string
+		Prefix          bool
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	must(t, dec.Decode(&cases))
 	if len(cases) < 70 {
 		t.Fatalf("only %d cases", len(cases))
 	}
 	for _, tc := range cases {
 		t.Run(tc.Name, func(t *testing.T) {
 			t.Parallel()
+			if tc.YAML == "" || tc.Err == "" {
+				t.Fatalf("a case without yaml or err: %+v", tc)
+			}
 			dir := t.TempDir()
 			must(t, os.WriteFile(filepath.Join(dir, "smith.yaml"), []byte(tc.YAML), 0o644))
 			cmd := exec.Command("docker", "buildx", "build", "--builder", "smith", "--check",

@@ -57,7 +57,7 @@ func TestTraceFlags(t *testing.T) {
 func TestProbeRequest(t *testing.T) {
 	dir := t.TempDir()
 	spec := filepath.Join(dir, "probe.json")
-	if err := os.WriteFile(spec, []byte(`{"version":7,"origin":"o","args":["true"],"source":"/"}`), 0o644); err != nil {
+	if err := os.WriteFile(spec, []byte(`{"version":7,"origin":{"file":"o"},"args":["true"],"source":"/"}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {

@@ -169,8 +169,13 @@ func TestBuildLock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Ref == nil || len(res.Metadata) != 0 {
-		t.Errorf("result %+v", res)
+	if res.Ref == nil || len(res.Metadata) != 0 || len(g.solves) == 0 {
+		t.Fatalf("result %+v", res)
+	}
+	// The result is the solve that writes smith.lock, and the lock parses.
+	written := mkfileData(t, g.solves[len(g.solves)-1].Definition, "/"+lock.FileName)
+	if l, err := lock.Parse(written); err != nil || l.Arches["x86_64"] == nil {
+		t.Errorf("smith.lock written: %v\n%s", err, written)
 	}
 
 	g = newGateway(rpmYAML, nil)

@@ -75,12 +75,12 @@ func (b *build) writeLock(ctx context.Context) (*client.Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		b, err := ref.ReadFile(ctx, client.ReadRequest{Filename: llbgen.ResolveFile})
+		data, err := ref.ReadFile(ctx, client.ReadRequest{Filename: llbgen.ResolveFile})
 		if err != nil {
 			return nil, fmt.Errorf("reading the resolved transaction: %w", err)
 		}
 		var pkgs []lock.Package
-		if err := json.Unmarshal(b, &pkgs); err != nil {
+		if err := json.Unmarshal(data, &pkgs); err != nil {
 			return nil, fmt.Errorf("decoding the resolved transaction: %w", err)
 		}
 		l.Arches[llbgen.RPMArch(target)] = pkgs

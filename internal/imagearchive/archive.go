@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path"
 	"strings"
@@ -78,20 +77,6 @@ type member struct {
 // name, prefixes error messages. Close the archive when done.
 func Open(r io.ReaderAt, size int64, name string) (*Archive, error) {
 	return OpenWith(r, size, name, Options{})
-}
-
-// OpenFile opens an archive from an fs.File, which must implement
-// io.ReaderAt (an *os.File does).
-func OpenFile(f fs.File, name string) (*Archive, error) {
-	ra, ok := f.(io.ReaderAt)
-	if !ok {
-		return nil, fmt.Errorf("%s: the file does not support random access", name)
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	return Open(ra, fi.Size(), name)
 }
 
 // OpenWith is Open with options.

@@ -7,8 +7,9 @@
 // states and plain values in Options, so tests can call Generate with
 // hand-made inputs.
 //
-// Imports: config, protocol (the requests it hands the in-build helper) and
-// closure (only for the types protocol carries), BuildKit's client/llb
+// Imports: config, protocol (the requests it hands the in-build helper),
+// closure (only for the types protocol carries), passwd (the user database
+// files), lock (smith.lock's packages), BuildKit's client/llb
 // and the OCI/Docker image spec types. It must not import the gateway client,
 // dockerui, frontend, os, os/exec or net.
 package llbgen

@@ -427,9 +427,6 @@ const lockedDir = "/smith/locked"
 
 // lockedSources fetches each locked RPM from its URL as its own source,
 // verified against its SHA-256: BuildKit fetches it once, caches it by
-// checksum, and shares it between builds and builders.
-// lockedSources fetches each locked RPM from its URL as its own source,
-// verified against its SHA-256: BuildKit fetches it once, caches it by
 // checksum, and shares it between builds and builders. A repository's
 // secret goes along (as the Authorization header) only to that
 // repository's own host, whatever the lock says.

@@ -88,8 +88,6 @@ func Parse(b []byte) (*Lock, error) {
 				return nil, fmt.Errorf("%s: %s: path %q has characters a build-context path may not", FileName, p.NEVRA, p.Path)
 			case p.Path == "" && !urlRE.MatchString(p.URL):
 				return nil, fmt.Errorf("%s: %s: url %q is not a plain http(s) URL", FileName, p.NEVRA, p.URL)
-			case p.Path == "" && !config.IsURL(p.URL):
-				return nil, fmt.Errorf("%s: %s: a package needs an http(s) url or a path", FileName, p.NEVRA)
 			case len(p.SHA256) != 64 || strings.Trim(p.SHA256, "0123456789abcdef") != "":
 				// Local files too: the lock pins their bytes, so a
 				// rebuilt RPM of the build context is noticed.

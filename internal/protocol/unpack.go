@@ -77,8 +77,8 @@ const ImageFile = "image.json"
 type Image struct {
 	// Version is the protocol version; EncodeImage sets it.
 	Version int `json:"version"`
-	// Config is the image config as the archive stores it (whitespace
-	// aside): the frontend decodes it, the helper does not reformat it.
+	// Config is the image config the archive stores, as JSON (compacted by
+	// the encoder, otherwise as stored): the frontend decodes it.
 	Config json.RawMessage `json:"config"`
 	// Layers is the number of layers.
 	Layers int `json:"layers"`
