@@ -338,23 +338,29 @@ func solveRef(ctx context.Context, r Resolver, st llb.State, p ocispecs.Platform
 	return res.SingleRef()
 }
 
-// runProbes solves smith.yaml's probe steps, all at once: each runs its
-// command against the finished image and fails the build when it does not
-// pass. Nothing of them reaches the image.
+// runProbes runs smith.yaml's probes against the finished image, each in a
+// solve of its own and all at once, so a failing probe does not cancel the
+// others: every probe reports, in the progress, whether it passed. The
+// error is the first failing probe's, in smith.yaml's order.
 func (b *build) runProbes(ctx context.Context, probes []llb.State, p ocispecs.Platform) error {
-	if len(probes) == 0 {
-		return nil
+	errs := make([]error, len(probes))
+	var wg sync.WaitGroup
+	for i, st := range probes {
+		def, err := st.Marshal(ctx, llb.Platform(p))
+		if err != nil {
+			return fmt.Errorf("marshaling probes: %w", err)
+		}
+		wg.Go(func() {
+			_, errs[i] = b.r.Solve(ctx, client.SolveRequest{Definition: def.ToPB(), CacheImports: b.o.CacheImports, Evaluate: true})
+		})
 	}
-	st := probes[0]
-	if len(probes) > 1 {
-		st = llb.Merge(probes, llb.WithCustomName("[smith] probes"))
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
 	}
-	def, err := st.Marshal(ctx, llb.Platform(p))
-	if err != nil {
-		return fmt.Errorf("marshaling probes: %w", err)
-	}
-	_, err = b.r.Solve(ctx, client.SolveRequest{Definition: def.ToPB(), CacheImports: b.o.CacheImports, Evaluate: true})
-	return err
+	return nil
 }
 
 // sourceDateEpoch reads SOURCE_DATE_EPOCH (buildctl and buildx forward the

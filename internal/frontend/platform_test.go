@@ -98,26 +98,43 @@ func TestPlatforms(t *testing.T) {
 	}
 }
 
-// TestProbes: smith.yaml's probes are solved at once, evaluated, after the
-// image.
+// TestProbes: smith.yaml's probes are solved after the image, each in a
+// solve of its own (so a failing one cancels no other), evaluated.
 func TestProbes(t *testing.T) {
 	for _, tc := range []struct {
 		probes string
-		merged bool
+		want   []string // the probe step of each probe solve, in any order
 	}{
-		{probes: "probe: [[/usr/bin/cat, /etc/os-release]]\n"},
-		{probes: "probe: [[/usr/bin/cat, /a], [/usr/bin/cat, /b]]\n", merged: true},
+		{probes: "probe: [[/usr/bin/cat, /etc/os-release]]\n", want: []string{"[smith] probe /usr/bin/cat /etc/os-release"}},
+		{probes: "probe: [[/usr/bin/cat, /a], [/usr/bin/cat, /b]]\n", want: []string{"[smith] probe /usr/bin/cat /a", "[smith] probe /usr/bin/cat /b"}},
 	} {
 		r := ociFake(pkgdb.Manifest{})
 		b := prepared(t, r, ociYAML+tc.probes, testOptions())
 		if _, _, err := b.platform(context.Background(), amd64); err != nil {
 			t.Fatal(err)
 		}
-		if len(r.solves) != 3 || !r.solves[1].Evaluate {
-			t.Fatalf("%d solves, the second evaluated: %v", len(r.solves), len(r.solves) > 1 && r.solves[1].Evaluate)
+		n := len(tc.want)
+		if len(r.solves) != 2+n {
+			t.Fatalf("%d solves, want the image, %d probes and the manifest", len(r.solves), n)
 		}
-		if ops := opList(t, r.solves[1].Definition); hasOp(ops, "merge [[smith] probes]") != tc.merged {
-			t.Errorf("%s: merged %v:\n%s", tc.probes, !tc.merged, strings.Join(ops, "\n"))
+		var got []string
+		for _, s := range r.solves[1 : 1+n] {
+			if !s.Evaluate {
+				t.Errorf("a probe solve is not evaluated")
+			}
+			ops := opList(t, s.Definition)
+			if hasOp(ops, "merge [[smith] probes]") {
+				t.Errorf("probes merged into one solve:\n%s", strings.Join(ops, "\n"))
+			}
+			for _, w := range tc.want {
+				if slices.ContainsFunc(ops, func(op string) bool { return strings.HasSuffix(op, " ["+w+"]") }) {
+					got = append(got, w)
+				}
+			}
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("probe solves run %q, want %q", got, tc.want)
 		}
 	}
 }
