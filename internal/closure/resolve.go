@@ -12,13 +12,6 @@ import (
 // Linux's path walk.
 const maxHops = 255
 
-// errLoop is returned (wrapped) when a path needs more than maxHops links.
-var errLoop = errors.New("too many levels of symbolic links")
-
-// errNotDir marks a path that walks through a non-directory. It counts as
-// missing, like a dangling link.
-var errNotDir = fmt.Errorf("not a directory: %w", fs.ErrNotExist)
-
 type resolver struct {
 	fsys     fs.FS
 	links    fs.ReadLinkFS // nil when fsys cannot read links
@@ -114,63 +107,32 @@ type hop struct {
 // symlink (the last component included). It returns the physical path (no
 // symlink in any component) and the links met on the way. A missing
 // component gives an error matching fs.ErrNotExist, together with the hops
-// met so far; a loop gives errLoop.
+// met so far; a loop gives ErrLoop.
 func (r *resolver) follow(p string) (string, []hop, error) {
-	todo := strings.Split(p, "/")
-	cur := "/"
 	var hops []hop
-	n := 0
-	for len(todo) > 0 {
-		c := todo[0]
-		todo = todo[1:]
-		switch c {
-		case "", ".":
-			continue
-		case "..":
-			cur = path.Dir(cur) // path.Dir("/") is "/": clamped at the root
-			continue
-		}
-		next := path.Join(cur, c)
-		fi, err := r.lstat(next)
-		if err != nil {
-			return next, hops, err
-		}
-		if fi.Mode()&fs.ModeSymlink != 0 {
-			n++
-			if n > maxHops {
-				return next, hops, fmt.Errorf("resolving %s: %w", p, errLoop)
-			}
-			t, err := r.readlink(next)
-			if err != nil {
-				return next, hops, err
-			}
-			hops = append(hops, hop{path: next, target: t, info: fi})
-			if path.IsAbs(t) {
-				cur = "/"
-			}
-			todo = append(strings.Split(t, "/"), todo...)
-			continue
-		}
-		if !fi.IsDir() && hasComponents(todo) {
-			return next, hops, fmt.Errorf("resolving %s: %s: %w", p, next, errNotDir)
-		}
-		cur = next
+	w := Walk{
+		Lstat:    r.lstat,
+		ReadLink: r.readlink,
+		MaxLinks: maxHops,
+		Link: func(name, target string, fi fs.FileInfo) {
+			hops = append(hops, hop{path: name, target: target, info: fi})
+		},
 	}
-	return cur, hops, nil
-}
-
-func hasComponents(parts []string) bool {
-	for _, c := range parts {
-		if c != "" && c != "." {
-			return true
-		}
+	phys, err := w.Resolve(p)
+	// The walk's own errors are its sentinels, unwrapped; an error of lstat
+	// or readlink goes out as it came, even one that wraps a sentinel.
+	switch err {
+	case ErrLoop:
+		return phys, hops, fmt.Errorf("resolving %s: %w", p, ErrLoop)
+	case ErrNotDir:
+		return phys, hops, fmt.Errorf("resolving %s: %s: %w", p, phys, ErrNotDir)
 	}
-	return false
+	return phys, hops, err
 }
 
 // missing tells a path that is simply absent (or dangling) from a real error.
 func missing(err error) bool {
-	return errors.Is(err, fs.ErrNotExist) && !errors.Is(err, errLoop)
+	return errors.Is(err, fs.ErrNotExist) && !errors.Is(err, ErrLoop)
 }
 
 func (r *resolver) add(p string, k Kind, fi fs.FileInfo, target, reason string) {

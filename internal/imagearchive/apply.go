@@ -15,6 +15,7 @@ import (
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/smithbuild/smith/internal/closure"
 	"github.com/smithbuild/smith/internal/fsroot"
 )
 
@@ -427,63 +428,50 @@ func (ap *applier) opaque(entry, dir string) error {
 // real directories only. Missing directories are created (0755, root
 // owned) when create is set; otherwise "" is returned for a missing one.
 func (ap *applier) resolveDir(entry, dir string, create bool) (string, error) {
-	todo := splitPath(dir)
-	var done []string
-	links := 0
-	for len(todo) > 0 {
-		c := todo[0]
-		todo = todo[1:]
-		switch c {
-		case "", ".":
-			continue
-		case "..":
-			if len(done) > 0 {
-				done = done[:len(done)-1]
-			}
-			continue
-		}
-		cur := path.Join(append(done, c)...)
-		fi, err := ap.root.Lstat(cur)
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
+	w := closure.Walk{
+		Lstat:    func(name string) (fs.FileInfo, error) { return ap.root.Lstat(rootName(name)) },
+		ReadLink: func(name string) (string, error) { return ap.root.Readlink(rootName(name)) },
+		MaxLinks: maxLinks,
+		Dir:      true,
+		Missing: func(name string) error {
 			if !create {
-				return "", nil
+				return errAbsent
 			}
+			cur := rootName(name)
 			if err := ap.root.Mkdir(cur, 0o755); err != nil {
-				return "", ap.errf(entry, "%v", err)
+				return err
 			}
 			if err := ap.root.Chmod(cur, 0o755); err != nil { // whatever the umask
-				return "", ap.errf(entry, "%v", err)
+				return err
 			}
 			ap.created[cur] = true
-		case err != nil:
-			return "", ap.errf(entry, "%v", err)
-		case fi.Mode()&fs.ModeSymlink != 0:
-			if links++; links > maxLinks {
-				return "", ap.errf(entry, "too many levels of symbolic links")
-			}
-			t, err := ap.root.Readlink(cur)
-			if err != nil {
-				return "", ap.errf(entry, "%v", err)
-			}
-			if strings.HasPrefix(t, "/") {
-				done = done[:0]
-			}
-			todo = append(splitPath(t), todo...)
-			continue
-		case !fi.IsDir():
-			return "", ap.errf(entry, "/%s is not a directory", cur)
-		}
-		done = append(done, c)
+			return nil
+		},
 	}
-	if len(done) == 0 {
-		return ".", nil
+	phys, err := w.Resolve(dir)
+	// The walk's own errors are its sentinels, unwrapped (and so is
+	// errAbsent); the rest are the os.Root's.
+	switch {
+	case err == errAbsent:
+		return "", nil
+	case err == closure.ErrNotDir:
+		return "", ap.errf(entry, "%s is not a directory", phys)
+	case err != nil:
+		return "", ap.errf(entry, "%v", err) // ErrLoop says "too many levels of symbolic links"
 	}
-	return path.Join(done...), nil
+	return rootName(phys), nil
 }
 
-func splitPath(p string) []string {
-	return strings.Split(strings.Trim(p, "/"), "/")
+// errAbsent stops resolveDir's walk at a missing directory it may not
+// create.
+var errAbsent = errors.New("no such directory")
+
+// rootName turns a walk's absolute clean path into an os.Root name.
+func rootName(p string) string {
+	if p == "/" {
+		return "."
+	}
+	return strings.TrimPrefix(p, "/")
 }
 
 func kindName(t byte) string {

@@ -36,6 +36,7 @@
 // is resolved as it would be inside a container whose root is the root
 // (an absolute target starts over at the root, ".." stops at it), so
 // `d -> /` followed by `d/f` writes f at the top of the root, never outside.
+// That walk is closure.Walk, the one the closure resolves its paths with.
 // Ownership (numeric), permission and setuid/setgid/sticky bits, mtimes,
 // symlink targets and hard links are kept; devices and FIFOs are skipped
 // with a notice; xattrs are ignored.
