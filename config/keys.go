@@ -51,17 +51,6 @@ func (k Key) AppliesTo(typ string) bool {
 // definition.
 func Keys() []Key { return append([]Key(nil), topKeys...) }
 
-// KeysFor returns the top-level keys that apply to package type typ.
-func KeysFor(typ string) []Key {
-	var out []Key
-	for _, k := range topKeys {
-		if k.AppliesTo(typ) {
-			out = append(out, k)
-		}
-	}
-	return out
-}
-
 func keyNames(ks []Key) []string {
 	names := make([]string, len(ks))
 	for i, k := range ks {
@@ -128,9 +117,11 @@ type decoder = func(p *parser, f *File, n *yaml.Node, field string) error
 
 // into makes the decoder that stores what dec returns in the field of File
 // that dst picks.
-func into[T any](dst func(*File) *T, dec func(p *parser, n *yaml.Node, field string) (T, error)) decoder {
-	return func(p *parser, f *File, n *yaml.Node, field string) (err error) {
-		*dst(f), err = dec(p, n, field)
+// into makes the decoder of a key whose value dec decodes and dst says
+// where to store, in a File or in an item of a list (a repository, a probe).
+func into[D, T any](dst func(*D) *T, dec func(p *parser, n *yaml.Node, field string) (T, error)) func(*parser, *D, *yaml.Node, string) error {
+	return func(p *parser, d *D, n *yaml.Node, field string) (err error) {
+		*dst(d), err = dec(p, n, field)
 		return err
 	}
 }

@@ -25,9 +25,19 @@ func TestKeyTable(t *testing.T) {
 	check("", Keys())
 }
 
-func TestKeysFor(t *testing.T) {
-	names := func(ks []Key) []string { return keyNames(ks) }
-	oci, mock := names(KeysFor(TypeOCI)), names(KeysFor(TypeMock))
+func TestAppliesTo(t *testing.T) {
+	var oci, mock, none []string
+	for _, k := range Keys() {
+		if k.AppliesTo(TypeOCI) {
+			oci = append(oci, k.Name)
+		}
+		if k.AppliesTo(TypeMock) {
+			mock = append(mock, k.Name)
+		}
+		if k.AppliesTo("") {
+			none = append(none, k.Name)
+		}
+	}
 	for _, k := range []string{"installer", "releasever", "repos", "installer_repos", "localpkg_gpgcheck", "emulate"} {
 		if slices.Contains(oci, k) || !slices.Contains(mock, k) {
 			t.Errorf("%s: want an RPM-only key", k)
@@ -38,7 +48,7 @@ func TestKeysFor(t *testing.T) {
 			t.Errorf("%s: want a key of both types", k)
 		}
 	}
-	if got := names(KeysFor("")); !slices.Equal(got, names(Keys())) {
-		t.Errorf("KeysFor(\"\") = %v, want every key", got)
+	if !slices.Equal(none, keyNames(Keys())) {
+		t.Errorf("without a type, keys %v apply, want every key", none)
 	}
 }

@@ -33,13 +33,13 @@ type Repo struct {
 func (r Repo) CheckSignatures() bool { return !r.GPGCheck.Set || r.GPGCheck.Value }
 
 var repoKeys = []itemKey[Repo]{
-	{"name", itemStr(func(r *Repo) *String { return &r.Name })},
-	{"baseurl", itemStr(func(r *Repo) *String { return &r.BaseURL })},
-	{"gpgkey", itemStr(func(r *Repo) *String { return &r.GPGKey })},
-	{"gpgcheck", itemBool(func(r *Repo) *Bool { return &r.GPGCheck })},
-	{"secret", itemSecret(func(r *Repo) *String { return &r.Secret })},
-	{"sslclientcert", itemSecret(func(r *Repo) *String { return &r.ClientCert })},
-	{"sslclientkey", itemSecret(func(r *Repo) *String { return &r.ClientKey })},
+	{"name", into(func(r *Repo) *String { return &r.Name }, (*parser).str)},
+	{"baseurl", into(func(r *Repo) *String { return &r.BaseURL }, (*parser).str)},
+	{"gpgkey", into(func(r *Repo) *String { return &r.GPGKey }, (*parser).str)},
+	{"gpgcheck", into(func(r *Repo) *Bool { return &r.GPGCheck }, (*parser).boolean)},
+	{"secret", into(func(r *Repo) *String { return &r.Secret }, (*parser).secretName)},
+	{"sslclientcert", into(func(r *Repo) *String { return &r.ClientCert }, (*parser).secretName)},
+	{"sslclientkey", into(func(r *Repo) *String { return &r.ClientKey }, (*parser).secretName)},
 }
 
 // secretID is what a BuildKit secret id may be.

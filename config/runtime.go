@@ -35,20 +35,19 @@ type Probe struct {
 }
 
 var probeKeys = []itemKey[Probe]{
-	{"run", func(p *parser, n *yaml.Node, field string, pr *Probe) (err error) {
-		pr.Run, err = p.list(n, field, false, nil)
-		return err
-	}},
-	{"exit", func(p *parser, n *yaml.Node, field string, pr *Probe) error {
+	{"run", into(func(pr *Probe) *List { return &pr.Run }, func(p *parser, n *yaml.Node, field string) (List, error) {
+		return p.list(n, field, false, nil)
+	})},
+	{"exit", func(p *parser, pr *Probe, n *yaml.Node, field string) error {
 		s, err := p.str(n, field)
 		if err == nil && s.Set {
 			pr.Exit, err = p.exitCode(s, field)
 		}
 		return err
 	}},
-	{"output", itemStr(func(pr *Probe) *String { return &pr.Output })},
-	{"stdin", itemStr(func(pr *Probe) *String { return &pr.Stdin })},
-	{"network", itemBool(func(pr *Probe) *Bool { return &pr.Network })},
+	{"output", into(func(pr *Probe) *String { return &pr.Output }, (*parser).str)},
+	{"stdin", into(func(pr *Probe) *String { return &pr.Stdin }, (*parser).str)},
+	{"network", into(func(pr *Probe) *Bool { return &pr.Network }, (*parser).boolean)},
 }
 
 // dlopenLevel decodes `dlopen`.

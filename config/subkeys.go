@@ -7,7 +7,7 @@ import "gopkg.in/yaml.v3"
 // path in errors ("repos[0].gpgkey").
 type itemKey[T any] struct {
 	name   string
-	decode func(p *parser, n *yaml.Node, field string, item *T) error
+	decode func(p *parser, item *T, n *yaml.Node, field string) error
 }
 
 // itemKeyNames lists the keys of an item table, for did-you-mean and the
@@ -27,7 +27,7 @@ func decodeItem[T any](p *parser, entries []entry, f string, keys []itemKey[T], 
 		found := false
 		for _, k := range keys {
 			if k.name == e.key {
-				if err := k.decode(p, e.val, f+"."+e.key, item); err != nil {
+				if err := k.decode(p, item, e.val, f+"."+e.key); err != nil {
 					return err
 				}
 				found = true
@@ -39,27 +39,4 @@ func decodeItem[T any](p *parser, entries []entry, f string, keys []itemKey[T], 
 		}
 	}
 	return nil
-}
-
-// itemStr, itemBool and itemSecret make the decoder of a key whose value
-// is a string, a boolean or a secret id, stored by set.
-func itemStr[T any](set func(*T) *String) func(*parser, *yaml.Node, string, *T) error {
-	return func(p *parser, n *yaml.Node, field string, item *T) (err error) {
-		*set(item), err = p.str(n, field)
-		return err
-	}
-}
-
-func itemBool[T any](set func(*T) *Bool) func(*parser, *yaml.Node, string, *T) error {
-	return func(p *parser, n *yaml.Node, field string, item *T) (err error) {
-		*set(item), err = p.boolean(n, field)
-		return err
-	}
-}
-
-func itemSecret[T any](set func(*T) *String) func(*parser, *yaml.Node, string, *T) error {
-	return func(p *parser, n *yaml.Node, field string, item *T) (err error) {
-		*set(item), err = p.secretName(n, field)
-		return err
-	}
 }

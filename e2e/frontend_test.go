@@ -203,13 +203,7 @@ func TestMissingLibrary(t *testing.T) {
 // without building: a good file passes, a bad one fails with its line.
 func TestBuildxCheck(t *testing.T) {
 	requireE2E(t)
-	check := func(yaml string) (string, error) {
-		p := newProject(t, yaml, nil)
-		cmd := exec.Command("docker", "buildx", "build", "--builder", "smith", "--check", "-f", "smith.yaml", ".")
-		cmd.Dir = p.dir
-		out, err := cmd.CombinedOutput()
-		return string(out), err
-	}
+	check := func(yaml string) (string, error) { return buildxCheck(newProject(t, yaml, nil).dir) }
 	if out, err := check(catYAML); err != nil {
 		t.Errorf("--check of a good smith.yaml: %v\n%s", err, out)
 	}
@@ -245,12 +239,9 @@ func TestCheckInvalid(t *testing.T) {
 			}
 			dir := t.TempDir()
 			must(t, os.WriteFile(filepath.Join(dir, "smith.yaml"), []byte(tc.YAML), 0o644))
-			cmd := exec.Command("docker", "buildx", "build", "--builder", "smith", "--check",
-				"--build-arg", "BUILDKIT_SYNTAX="+testEnv.frontend, "-f", "smith.yaml", ".")
-			cmd.Dir = dir
-			out, err := cmd.CombinedOutput()
-			if err == nil || !strings.Contains(string(out), tc.Err) {
-				t.Errorf("--check: %v; output lacks %q:\n%s", err, tc.Err, tail(string(out), 20))
+			out, err := buildxCheck(dir, "--build-arg", "BUILDKIT_SYNTAX="+testEnv.frontend)
+			if err == nil || !strings.Contains(out, tc.Err) {
+				t.Errorf("--check: %v; output lacks %q:\n%s", err, tc.Err, tail(out, 20))
 			}
 		})
 	}

@@ -341,3 +341,29 @@ func mustRun(t *testing.T, name string, args ...string) string {
 	}
 	return string(out)
 }
+
+// lock writes smith.lock beside the project's smith.yaml (--opt
+// smith-lock=1, with the test installer and extra) and returns it.
+func (p *project) lock(t *testing.T, extra ...string) []byte {
+	t.Helper()
+	args := []string{"build", "--progress=plain", "--frontend", "gateway.v0", "--opt", "source=" + testEnv.frontend,
+		"--local", "context=" + p.dir, "--local", "dockerfile=" + p.dir, "--opt", "filename=smith.yaml",
+		"--opt", "smith-lock=1", "--output", "type=local,dest=" + p.dir}
+	out, err := buildctl(t, append(append(args, installerOpt()...), extra...)...)
+	if err != nil {
+		t.Fatalf("locking: %v\n%s", err, out)
+	}
+	b, err := os.ReadFile(filepath.Join(p.dir, "smith.lock"))
+	must(t, err)
+	return b
+}
+
+// buildxCheck runs docker buildx build --check on the smith.yaml of dir,
+// with extra arguments, and returns its output.
+func buildxCheck(dir string, extra ...string) (string, error) {
+	args := append([]string{"buildx", "build", "--builder", "smith", "--check", "-f", "smith.yaml"}, extra...)
+	cmd := exec.Command("docker", append(args, ".")...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}

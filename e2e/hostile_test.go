@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -214,22 +213,20 @@ func TestCheckHostile(t *testing.T) {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
 			t.Parallel()
 			p, args := hostileProject(t, dir)
-			cmdArgs := []string{"buildx", "build", "--builder", "smith", "--check", "-f", "smith.yaml"}
+			var buildArgs []string
 			for i := 0; i+1 < len(args); i += 2 {
 				if v, ok := strings.CutPrefix(args[i+1], "build-arg:"); ok && args[i] == "--opt" {
-					cmdArgs = append(cmdArgs, "--build-arg", v)
+					buildArgs = append(buildArgs, "--build-arg", v)
 				}
 			}
-			cmd := exec.Command("docker", append(cmdArgs, ".")...)
-			cmd.Dir = p.dir
-			out, err := cmd.CombinedOutput()
+			out, err := buildxCheck(p.dir, buildArgs...)
 			if err == nil {
 				t.Fatalf("--check passed:\n%s", out)
 			}
 			b, _ := os.ReadFile(filepath.Join(dir, "want"))
 			for _, want := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-				if !strings.Contains(string(out), want) {
-					t.Errorf("--check output lacks %q:\n%s", want, tail(string(out), 30))
+				if !strings.Contains(out, want) {
+					t.Errorf("--check output lacks %q:\n%s", want, tail(out, 30))
 				}
 			}
 		})

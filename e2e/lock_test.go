@@ -40,14 +40,7 @@ func TestLock(t *testing.T) {
 	p := newProject(t, yaml+"paths: [/usr/bin/smith-hello]\ncmd: [/usr/bin/smith-hello]\n", nil)
 
 	// Lock: smith.lock comes back as the build's only file.
-	out, err := buildctl(t, append([]string{"build", "--progress=plain", "--frontend", "gateway.v0", "--opt", "source=" + testEnv.frontend,
-		"--local", "context=" + p.dir, "--local", "dockerfile=" + p.dir, "--opt", "filename=smith.yaml",
-		"--opt", "smith-lock=1", "--output", "type=local,dest=" + p.dir}, installerOpt()...)...)
-	if err != nil {
-		t.Fatalf("locking: %v\n%s", err, out)
-	}
-	b, err := os.ReadFile(filepath.Join(p.dir, "smith.lock"))
-	must(t, err)
+	b := p.lock(t)
 	var l struct {
 		Input, Installer string
 		Arches           map[string][]struct {
@@ -157,18 +150,9 @@ func TestLockLocalFile(t *testing.T) {
 	requireE2E(t)
 	p := rpmProject(t, "package: ./rpms/*.rpm\ninstaller_repos: false\nlocalpkg_gpgcheck: false\n"+
 		"paths: [/usr/bin/smith-local]\ncmd: [/usr/bin/smith-local]\n", nil)
+	copyLocalRPMs(t, p.dir)
 	fx := getRPMFixtures(t)
-	must(t, os.MkdirAll(filepath.Join(p.dir, "rpms"), 0o755))
-	mustRun(t, "sh", "-c", "cp "+fx.dir+"/local/smith-local-*.rpm "+fx.dir+"/repo/smith-libgreet-*.x86_64.rpm "+
-		fx.dir+"/repo/smith-ldso-*.x86_64.rpm "+fx.dir+"/repo/smith-filesystem-*.x86_64.rpm "+filepath.Join(p.dir, "rpms")+"/")
-	out, err := buildctl(t, append([]string{"build", "--progress=plain", "--frontend", "gateway.v0", "--opt", "source=" + testEnv.frontend,
-		"--local", "context=" + p.dir, "--local", "dockerfile=" + p.dir, "--opt", "filename=smith.yaml",
-		"--opt", "smith-lock=1", "--output", "type=local,dest=" + p.dir}, installerOpt()...)...)
-	if err != nil {
-		t.Fatalf("locking: %v\n%s", err, out)
-	}
-	b, err := os.ReadFile(filepath.Join(p.dir, "smith.lock"))
-	must(t, err)
+	b := p.lock(t)
 	if !regexp.MustCompile(`"path":"rpms/smith-local-1\.0-1\.el9\.x86_64\.rpm","size":\d+,"sha256":"[0-9a-f]{64}"`).Match(b) {
 		t.Fatalf("the local file is not pinned:\n%s", b)
 	}

@@ -221,10 +221,7 @@ localpkg_gpgcheck: false
 paths: [/usr/bin/smith-local]
 cmd: [/usr/bin/smith-local]
 `, nil)
-	fx := getRPMFixtures(t)
-	must(t, os.MkdirAll(filepath.Join(p.dir, "rpms"), 0o755))
-	mustRun(t, "sh", "-c", "cp "+fx.dir+"/local/smith-local-*.rpm "+fx.dir+"/repo/smith-libgreet-*.x86_64.rpm "+
-		fx.dir+"/repo/smith-ldso-*.x86_64.rpm "+fx.dir+"/repo/smith-filesystem-*.x86_64.rpm "+filepath.Join(p.dir, "rpms")+"/")
+	copyLocalRPMs(t, p.dir)
 	img, _ := p.build(t, installerOpt()...)
 	stdout, stderr, err := img.run(t)
 	if err != nil || stdout != "Hello from libgreet.so.1, smith-local!\n" {
@@ -465,14 +462,7 @@ cmd: [/usr/bin/smith-hello]
 	// install step reads the same secret.
 	token := base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))
 	must(t, os.WriteFile(secret, []byte("Basic "+token), 0o600)) // a header: no newline
-	out, err = buildctl(t, append([]string{"build", "--progress=plain", "--frontend", "gateway.v0", "--opt", "source=" + testEnv.frontend,
-		"--local", "context=" + p.dir, "--local", "dockerfile=" + p.dir, "--opt", "filename=smith.yaml", "--opt", "smith-lock=1",
-		"--secret", "id=private-repo,src=" + secret, "--output", "type=local,dest=" + p.dir}, installerOpt()...)...)
-	if err != nil {
-		t.Fatalf("locking the private repo: %v\n%s", err, out)
-	}
-	lockb, err := os.ReadFile(filepath.Join(p.dir, "smith.lock"))
-	must(t, err)
+	lockb := p.lock(t, "--secret", "id=private-repo,src="+secret)
 	img, out = p.build(t, append(installerOpt(), "--secret", "id=private-repo,src="+secret, "--no-cache")...)
 	if !strings.Contains(out, "[smith] fetch smith-hello-0:1.0-1.el9.x86_64") {
 		t.Errorf("not a locked build:\n%s", out)
@@ -487,4 +477,14 @@ cmd: [/usr/bin/smith-hello]
 			t.Errorf("the credentials are in %s", where)
 		}
 	}
+}
+
+// copyLocalRPMs puts smith-local and the runtime it needs into dir/rpms, as
+// RPM files of the build context with no repository.
+func copyLocalRPMs(t *testing.T, dir string) {
+	t.Helper()
+	fx := getRPMFixtures(t)
+	must(t, os.MkdirAll(filepath.Join(dir, "rpms"), 0o755))
+	mustRun(t, "sh", "-c", "cp "+fx.dir+"/local/smith-local-*.rpm "+fx.dir+"/repo/smith-libgreet-*.x86_64.rpm "+
+		fx.dir+"/repo/smith-ldso-*.x86_64.rpm "+fx.dir+"/repo/smith-filesystem-*.x86_64.rpm "+filepath.Join(dir, "rpms")+"/")
 }
