@@ -37,7 +37,8 @@ func registryGet(t *testing.T, path string) []byte {
 
 // TestFrontendImagePlatforms: the frontend image hack/build-frontend pushed
 // is one index for four platforms, each with a static binary for its own
-// machine, the version and the frontend labels.
+// machine, the rpm that locked builds install with (for the same machine),
+// the version and the frontend labels.
 func TestFrontendImagePlatforms(t *testing.T) {
 	requireE2E(t)
 	repo, tag, _ := strings.Cut(strings.TrimPrefix(testEnv.frontend, testEnv.registry+"/"), ":")
@@ -75,6 +76,14 @@ func TestFrontendImagePlatforms(t *testing.T) {
 			if p.Type == elf.PT_INTERP {
 				t.Errorf("%s: /smith-frontend is dynamically linked", arch)
 			}
+		}
+		// The rpm locked builds install with, for the same machine.
+		if len(m.Layers) < 2 {
+			t.Fatalf("%s: %d layers, want the rpm's and the binary's", arch, len(m.Layers))
+		}
+		rpm, err := elf.NewFile(bytes.NewReader(binaryIn(t, registryGet(t, repo+"/blobs/"+m.Layers[len(m.Layers)-2].Digest.String()), "usr/bin/rpm")))
+		if err != nil || rpm.Machine != want {
+			t.Errorf("%s: /usr/bin/rpm: %v %v", arch, err, rpm)
 		}
 	}
 	for arch := range machines {
