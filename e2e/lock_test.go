@@ -69,6 +69,16 @@ func TestLock(t *testing.T) {
 	if stdout, _, err := locked.run(t); err != nil || stdout != "Hello from libgreet.so.1, smith-hello!\n" {
 		t.Fatalf("locked image: %v %q", err, stdout)
 	}
+	// A locked build needs no installer: without the installer context,
+	// smith.yaml's default (docker.io/library/oraclelinux:9, unreachable
+	// here) is never asked for, and the install step is the same step.
+	bare, out := p.build(t)
+	if strings.Contains(out, "oraclelinux") || strings.Contains(out, "installer") {
+		t.Errorf("a locked build asked for the installer:\n%s", out)
+	}
+	if stdout, _, err := bare.run(t); err != nil || stdout != "Hello from libgreet.so.1, smith-hello!\n" {
+		t.Fatalf("locked image without the installer: %v %q", err, stdout)
+	}
 	// The manifest records where each locked package came from.
 	for _, pkg := range packageManifest(t, locked)["packages"].([]any) {
 		m := pkg.(map[string]any)
@@ -170,5 +180,38 @@ func TestLockLocalFile(t *testing.T) {
 	if _, out, err := p.tryBuild(t, installerOpt()...); err == nil ||
 		!strings.Contains(out, "smith.lock: smith-local-0:1.0-1.el9.x86_64: rpms/smith-local-1.0-1.el9.x86_64.rpm is not the file the lock pinned") {
 		t.Errorf("a rebuilt local RPM under the lock: %v\n%s", err, tail(out, 30))
+	}
+}
+
+// TestLockInstallerKeys: a locked build that needs the keys of the
+// installer's own repositories (here: local files, checked against every
+// key dnf has) reads them from the installer image, and fails naming the
+// package when the installer has not got them.
+func TestLockInstallerKeys(t *testing.T) {
+	requireE2E(t)
+	fx := getRPMFixtures(t)
+	ctx := t.TempDir()
+	mustRun(t, "cp", fx.dir+"/RPM-GPG-KEY-smith-test", ctx+"/")
+	must(t, os.WriteFile(filepath.Join(ctx, "Dockerfile"), []byte("FROM "+testEnv.registry+
+		"/test/dnf-installer:bookworm\nCOPY RPM-GPG-KEY-smith-test /etc/pki/rpm-gpg/\n"), 0o644))
+	keyed := testEnv.registry + "/test/dnf-installer:keys"
+	if out, err := buildctl(t, "build", "--frontend", "dockerfile.v0", "--local", "context="+ctx, "--local", "dockerfile="+ctx,
+		"--output", "type=image,name="+keyed+",push=true"); err != nil {
+		t.Fatalf("building the installer with keys: %v\n%s", err, out)
+	}
+	withKeys := []string{"--opt", "context:installer=docker-image://" + keyed}
+	p := rpmProject(t, "package: ./rpms/*.rpm\npaths: [/usr/bin/smith-local]\ncmd: [/usr/bin/smith-local]\n", nil)
+	copyLocalRPMs(t, p.dir)
+	p.lock(t, withKeys...)
+	img, out := p.build(t, withKeys...)
+	if !strings.Contains(out, "installing 4 locked packages with rpm") {
+		t.Errorf("not a locked build:\n%s", out)
+	}
+	if stdout, _, err := img.run(t); err != nil || stdout != "Hello from libgreet.so.1, smith-local!\n" {
+		t.Fatalf("locked image: %v %q", err, stdout)
+	}
+	if _, out, err := p.tryBuild(t, installerOpt()...); err == nil ||
+		!regexp.MustCompile(`smith\.lock: smith-[a-z]+-0:1\.0-1\.el9\.x86_64: the signature does not verify with the keys of the repositories`).MatchString(out) {
+		t.Errorf("an installer without the key: %v\n%s", err, tail(out, 30))
 	}
 }

@@ -9,6 +9,7 @@
 //	trace    resolve the ELF closure of paths in a root folder (the in-build helper; also useful by hand)
 //	unpack   read an image archive of the build context: its config, or one layer (in-build)
 //	probe    run a smith.yaml probe against the finished image (in-build)
+//	install  install smith.lock's RPMs with rpm, and record the rpmdb (in-build)
 //	inspect  print each file of a built image with its package and why it is there
 //	llb      print the LLB of a smith.yaml without a daemon, for debugging
 //	version  print the version
@@ -51,10 +52,12 @@ func main() {
 		err = runInspect(args, os.Stdout, os.Stderr)
 	case "probe":
 		err = runProbe(appcontext.Context(), args, os.Stdout, os.Stderr)
+	case "install":
+		err = runInstall(args, os.Stderr)
 	case "version", "--version", "-v":
 		fmt.Println("smith-frontend", version)
 	default:
-		err = fmt.Errorf("unknown command %q (want trace, unpack, probe, inspect, llb or version; no arguments serves BuildKit)", cmd)
+		err = fmt.Errorf("unknown command %q (want trace, unpack, probe, install, inspect, llb or version; no arguments serves BuildKit)", cmd)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "error:", err)

@@ -260,10 +260,23 @@ func (b *build) generate(ctx context.Context, target ocispecs.Platform) (*llbgen
 	var origin string
 	var err error
 	var sources []pkgdb.Source
+	var locked []lock.Package
+	if b.locked != nil {
+		if locked, err = lockedPackages(b.locked, f, target); err != nil {
+			return nil, nil, err
+		}
+	}
 	if f.Type.Value == config.TypeMock {
-		// The installer runs natively (dnf --forcearch) unless
-		// smith.yaml asks for emulation.
-		installer, origin, err = b.loadInstaller(ctx, llbgen.InstallPlatform(f, target, b.o.BuildPlatform))
+		if locked != nil && !llbgen.LockNeedsInstaller(f, locked, target, b.o.BuildPlatform) {
+			// A locked build installs with the frontend image's rpm:
+			// the installer is neither pulled nor asked for. It chose
+			// the packages when the lock was made.
+			origin = b.locked.Installer
+		} else {
+			// The installer runs natively (dnf --forcearch) unless
+			// smith.yaml asks for emulation.
+			installer, origin, err = b.loadInstaller(ctx, llbgen.InstallPlatform(f, target, b.o.BuildPlatform))
+		}
 		sources = append(sources, pkgdb.Source{Kind: "installer", Name: origin})
 		for _, r := range f.Repos {
 			sources = append(sources, pkgdb.Source{Kind: "repository", Name: config.Redact(r.BaseURL.Value)})
@@ -284,12 +297,7 @@ func (b *build) generate(ctx context.Context, target ocispecs.Platform) (*llbgen
 	if parentOrigin != "" {
 		sources = append(sources, pkgdb.Source{Kind: "parent", Name: parentOrigin})
 	}
-	install := llbgen.InstallInputs{Installer: installer, Context: b.installCtx}
-	if b.locked != nil {
-		if install.Locked, err = lockedPackages(b.locked, f, target); err != nil {
-			return nil, nil, err
-		}
-	}
+	install := llbgen.InstallInputs{Installer: installer, Context: b.installCtx, Locked: locked}
 	gen, err := llbgen.Generate(f, llbgen.Options{
 		Platform:      target,
 		BuildPlatform: b.o.BuildPlatform,

@@ -9,11 +9,13 @@ import (
 	"strings"
 
 	"github.com/moby/buildkit/client/llb"
+	"github.com/moby/buildkit/solver/pb"
 	"github.com/opencontainers/go-digest"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/smithbuild/smith/config"
 	"github.com/smithbuild/smith/internal/lock"
+	"github.com/smithbuild/smith/internal/protocol"
 )
 
 // InstallerContext is the named build context that replaces the installer
@@ -30,6 +32,9 @@ const (
 	installRepos   = "/smith/repos.smith"
 	installRepoDir = "/smith/repos.d"     // tmpfs: the repo files dnf reads
 	installSecrets = "/run/secrets/smith" // repository credentials
+	installHelper  = "/smith/helper"      // the helper, for the record
+	installSpec    = "/smith/spec"        // the helper's request
+	installerMount = "/smith/installer"   // a locked build: the installer, for its keys
 	dnfCache       = "/var/cache/dnf"
 )
 
@@ -108,6 +113,9 @@ var resolvePy string
 // the installer image, with dnf's cache on a cache mount. It returns the
 // install root and the rpmdb record.
 func install(f *config.File, in InstallInputs, o Options) (root, meta llb.State, err error) {
+	if in.Locked != nil && !in.Resolve {
+		return lockedInstall(f, in, o)
+	}
 	// config.Parse made sure there is something to install and that local
 	// RPM paths need no quoting in the script.
 	names, local := Packages(f)
@@ -138,27 +146,22 @@ func install(f *config.File, in InstallInputs, o Options) (root, meta llb.State,
 	s.line(`releasever=${SMITH_RELEASEVER:-}`)
 	s.line(`if [ -z "$releasever" ] && [ -r /etc/os-release ]; then releasever=$(. /etc/os-release && echo "${VERSION_ID%%.*}"); fi`)
 	packageArgs(&s, names, local)
-	switch {
-	case in.Resolve:
+	if in.Resolve {
 		resolveCommand(&s, o, cross)
-	case in.Locked != nil:
-		srcs, err := lockedSources(f, in.Locked)
+	} else {
+		dnfInstall(&s, o, localCheck, cross)
+		// The helper writes the record of the rpmdb (and names the
+		// scriptlets a cross install skipped).
+		spec, err := installSpecMount(protocol.Install{Root: installRoot, Cross: crossArches(o, cross), Record: installRecord()})
 		if err != nil {
 			return llb.State{}, llb.State{}, err
 		}
-		runOpts = append(runOpts, srcs...)
-		lockedInstall(&s, f, in.Locked, keys, installerRepos, localCheck, cross)
-	default:
-		dnfInstall(&s, o, localCheck, cross)
-	}
-	if cross && !in.Resolve {
-		skippedScriptlets(&s, o)
-	}
-	if !in.Resolve {
-		rpmRecord(&s)
+		runOpts = append(runOpts, spec, llb.AddMount(installHelper, o.Helper, llb.Readonly))
+		s.line(strings.Join(installCommand(), " "))
 	}
 
-	runOpts = append(runOpts, installRunOptions(f, in, o, &s, slices.Concat(local, names))...)
+	runOpts = append(runOpts, dnfRunOptions(f, in, o, &s)...)
+	runOpts = append(runOpts, installStepOptions(f, in, o, slices.Concat(local, names))...)
 	run := in.Installer.Run(runOpts...)
 	root = run.AddMount(installRoot, llb.Scratch())
 	meta = run.AddMount(installMeta, llb.Scratch())
@@ -207,18 +210,7 @@ func repositories(s *script, f *config.File) (runOpts []llb.RunOption, keys []st
 // step ("" without one), the step's mounts and secrets for it, and the
 // secret file its basic-auth credentials come from, if any.
 func repoFile(i int, r config.Repo) (repo, key string, runOpts []llb.RunOption, auth *repoAuth) {
-	switch v := r.GPGKey.Value; {
-	case v == "":
-	case config.IsURL(v):
-		dir := fmt.Sprintf("%s/%d", installKeys, i)
-		runOpts = append(runOpts, llb.AddMount(dir,
-			llb.HTTP(v, llb.Filename("key"), llb.WithCustomName("[smith] fetch the key of repo "+r.Name.Value)),
-			llb.Readonly))
-		key = dir + "/key"
-	default:
-		p, _ := config.ContextPath(v)
-		key = installContext + "/" + p
-	}
+	key, runOpts = repoKey(i, r)
 	baseurl := r.BaseURL.Value
 	if !config.IsURL(baseurl) {
 		p, _ := config.ContextPath(baseurl)
@@ -249,6 +241,24 @@ func repoFile(i int, r config.Repo) (repo, key string, runOpts []llb.RunOption, 
 		auth = &repoAuth{name: r.Name.Value, file: dst}
 	}
 	return repo, key, runOpts, auth
+}
+
+// repoKey is the path of repos[i]'s key in the install step ("" without
+// one) and the step's mount for it: a URL is fetched as its own source.
+func repoKey(i int, r config.Repo) (key string, runOpts []llb.RunOption) {
+	switch v := r.GPGKey.Value; {
+	case v == "":
+	case config.IsURL(v):
+		dir := fmt.Sprintf("%s/%d", installKeys, i)
+		runOpts = append(runOpts, llb.AddMount(dir,
+			llb.HTTP(v, llb.Filename("key"), llb.WithCustomName("[smith] fetch the key of repo "+r.Name.Value)),
+			llb.Readonly))
+		key = dir + "/key"
+	default:
+		p, _ := config.ContextPath(v)
+		key = installContext + "/" + p
+	}
+	return key, runOpts
 }
 
 // packageArgs sets the script's arguments to what dnf installs: the local
@@ -302,37 +312,37 @@ func dnfInstall(s *script, o Options, localCheck, cross bool) {
 	), " "))
 }
 
-// skippedScriptlets warns, after a cross install, of the packages whose
-// scriptlets did not run.
-func skippedScriptlets(s *script, o Options) {
-	s.line(fmt.Sprintf(`skipped=$(rpm --root %s -qa --qf '%%{NAME}%%|PRETRANS?{ %%%%pretrans}|%%|PREIN?{ %%%%pre}|%%|POSTIN?{ %%%%post}|%%|POSTTRANS?{ %%%%posttrans}|%%|TRIGGERNAME?{ triggers}|%%|FILETRIGGERNAME?{ file triggers}|%%|TRANSFILETRIGGERNAME?{ transaction file triggers}|\n' | grep ' ' | LC_ALL=C sort || true)`, installRoot))
-	s.line(fmt.Sprintf(`[ -z "$skipped" ] || printf 'smith: installed for %s on %s without emulation: these scriptlets did not run (emulate: true runs them):\n%%s\n' "$skipped" >&2`,
-		RPMArch(o.Platform), RPMArch(o.BuildPlatform)))
-}
-
-// installRunOptions are the rest of the install step's options: the script
-// and its inputs, dnf's cache, the platform, the step's name (what lists
-// what it installs) and its place in smith.yaml.
-func installRunOptions(f *config.File, in InstallInputs, o Options, s *script, what []config.String) []llb.RunOption {
+// dnfRunOptions are the options of the dnf step's script: the script and
+// dnf's cache.
+func dnfRunOptions(f *config.File, in InstallInputs, o Options, s *script) []llb.RunOption {
 	scriptFile := llb.Mkfile("/install", 0o755, []byte(s.String()))
 	if in.Resolve {
 		scriptFile = scriptFile.Mkfile("/resolve.py", 0o644, []byte(resolvePy))
 	}
 	scriptState := llb.Scratch().File(scriptFile, llb.WithCustomName("[smith] write the install script"))
+	runOpts := []llb.RunOption{
+		llb.Args([]string{"/bin/sh", installScript + "/install"}),
+		llb.AddMount(installScript, scriptState, llb.Readonly),
+		llb.AddMount(dnfCache, llb.Scratch(), llb.AsPersistentCacheDir("smith-dnf-"+platformID(o.Platform), llb.CacheMountLocked)),
+		llb.Platform(InstallPlatform(f, o.Platform, o.BuildPlatform)),
+	}
+	if f.Releasever.Value != "" {
+		runOpts = append(runOpts, llb.AddEnv("SMITH_RELEASEVER", f.Releasever.Value))
+	}
+	return runOpts
+}
+
+// installStepOptions are the options every install step shares: the build
+// context's files, the step's name (what lists what it installs) and its
+// place in smith.yaml.
+func installStepOptions(f *config.File, in InstallInputs, o Options, what []config.String) []llb.RunOption {
 	var whatNames []string
 	for _, it := range what {
 		whatNames = append(whatNames, it.Value)
 	}
 	runOpts := []llb.RunOption{
-		llb.Args([]string{"/bin/sh", installScript + "/install"}),
-		llb.AddMount(installScript, scriptState, llb.Readonly),
 		llb.AddMount(installContext, in.Context, llb.Readonly),
-		llb.AddMount(dnfCache, llb.Scratch(), llb.AsPersistentCacheDir("smith-dnf-"+platformID(o.Platform), llb.CacheMountLocked)),
-		llb.Platform(InstallPlatform(f, o.Platform, o.BuildPlatform)),
 		llb.WithCustomName(installStepName(in, whatNames)),
-	}
-	if f.Releasever.Value != "" {
-		runOpts = append(runOpts, llb.AddEnv("SMITH_RELEASEVER", f.Releasever.Value))
 	}
 	if o.IgnoreCache {
 		runOpts = append(runOpts, llb.IgnoreCache)
@@ -348,6 +358,41 @@ func installRunOptions(f *config.File, in InstallInputs, o Options, s *script, w
 		runOpts = append(runOpts, o.SourceMap.Location(r))
 	}
 	return runOpts
+}
+
+// installRecord is where the install step leaves the record of the rpmdb.
+func installRecord() protocol.RPM {
+	return protocol.RPM{Files: installMeta + "/" + rpmFilesName, Packages: installMeta + "/" + rpmPackagesName,
+		QA: installMeta + "/" + rpmQAName}
+}
+
+// crossArches names the architectures of a cross install, nil otherwise.
+func crossArches(o Options, cross bool) *protocol.Cross {
+	if !cross {
+		return nil
+	}
+	return &protocol.Cross{Target: RPMArch(o.Platform), Build: RPMArch(o.BuildPlatform)}
+}
+
+// installSpecMount mounts the helper's install request into the step.
+func installSpecMount(in protocol.Install) (llb.RunOption, error) {
+	b, err := protocol.EncodeInstall(in)
+	if err != nil {
+		return nil, fmt.Errorf("encoding the install request: %w", err)
+	}
+	spec := llb.Scratch().File(llb.Mkfile("/install.json", 0o644, b), llb.WithCustomName("[smith] write the install request"))
+	return llb.AddMount(installSpec, spec, llb.Readonly), nil
+}
+
+// installCommand runs the helper on the install request.
+func installCommand() []string {
+	return []string{installHelper + HelperPath, "install", "--spec", installSpec + "/install.json"}
+}
+
+// emulated tells whether the installer runs for the target under
+// emulation, not natively.
+func emulated(f *config.File, target, build ocispecs.Platform) bool {
+	return platformID(InstallPlatform(f, target, build)) != platformID(build)
 }
 
 // InstallPlatform is where the installer runs: natively on the build
@@ -409,19 +454,6 @@ func installStepName(in InstallInputs, what []string) string {
 	return "[smith] dnf install " + strings.Join(what, " ")
 }
 
-// rpmRecord writes the install step's record of the rpmdb, for the
-// package manifest and the image's package record.
-func rpmRecord(s *script) {
-	s.line("mkdir -p " + installMeta)
-	s.line(fmt.Sprintf(`rpm --root %s -qa --qf '%%{NAME}-%%{EPOCHNUM}:%%{VERSION}-%%{RELEASE}.%%{ARCH}\n' | grep -v '^gpg-pubkey-' | LC_ALL=C sort >%s/%s`,
-		installRoot, installMeta, rpmPackagesName))
-	s.line(fmt.Sprintf(`rpm --root %s -qa --qf '[%%{=NAME}-%%{=EPOCHNUM}:%%{=VERSION}-%%{=RELEASE}.%%{=ARCH}\t%%{FILENAMES}\n]' | LC_ALL=C sort >%s/%s`,
-		installRoot, installMeta, rpmFilesName))
-	// The fields of Azure Linux's container-manifest-2, which scanners read.
-	s.line(fmt.Sprintf(`rpm --root %s -qa --qf '%%{NAME}\t%%{VERSION}-%%{RELEASE}\t%%{INSTALLTIME}\t%%{BUILDTIME}\t%%{VENDOR}\t%%{EPOCH}\t%%{SIZE}\t%%{ARCH}\t%%{EPOCHNUM}\t%%{SOURCERPM}\n' | grep -v '^gpg-pubkey	' | LC_ALL=C sort >%s/%s`,
-		installRoot, installMeta, rpmQAName))
-}
-
 // lockedDir is where a locked build's RPMs are mounted, one folder each.
 const lockedDir = "/smith/locked"
 
@@ -462,36 +494,41 @@ func sameOrigin(a, b string) bool {
 	return err1 == nil && err2 == nil && strings.EqualFold(ua.Scheme, ub.Scheme) && strings.EqualFold(ua.Host, ub.Host)
 }
 
-// lockedInstall installs the locked RPMs with rpm in one transaction: the
-// repositories' keys imported first, each signature checked where its
-// repository checks them.
-// Whether a signature must verify comes from smith.yaml (the repository's
-// gpgcheck, localpkg_gpgcheck for local files), never from the lock.
-func lockedInstall(s *script, f *config.File, pkgs []lock.Package, keys []string, installerKeys, localCheck, cross bool) {
+// lockedInstall installs the locked RPMs with rpm in one transaction, in
+// a step of its own: the helper imports the repositories' keys, checks
+// each signature where smith.yaml asks (the repository's gpgcheck,
+// localpkg_gpgcheck for local files; never the lock), and runs rpm. The
+// rpm is the frontend image's, so a locked build pulls no installer image
+// (unless it needs its keys, see LockNeedsInstaller, or emulates the
+// target, which runs the installer's rpm); the step has no network.
+func lockedInstall(f *config.File, in InstallInputs, o Options) (root, meta llb.State, err error) {
+	srcs, err := lockedSources(f, in.Locked)
+	if err != nil {
+		return llb.State{}, llb.State{}, err
+	}
+	var keys []string
+	runOpts := srcs
+	for i, r := range f.Repos {
+		key, opts := repoKey(i, r)
+		if key != "" {
+			keys = append(keys, key)
+		}
+		runOpts = append(runOpts, opts...)
+	}
 	check := map[string]bool{}
 	for _, r := range f.Repos {
 		check[r.Name.Value] = r.CheckSignatures()
 	}
-	s.line(fmt.Sprintf("rpm --root %s --initdb", installRoot))
-	for _, k := range keys {
-		s.line(fmt.Sprintf("rpm --root %s --import '%s'", installRoot, k))
-	}
-	if installerKeys {
-		s.line(fmt.Sprintf(`for k in /etc/pki/rpm-gpg/RPM-GPG-KEY*; do [ -e "$k" ] && rpm --root %s --import "$k"; done`, installRoot))
-	}
-	s.line("set --")
-	for i, p := range pkgs {
-		// Every value here passed lock.Parse's patterns (no quotes, no
-		// spaces); the file name is fixed.
-		file := fmt.Sprintf("%s/%d/%s", lockedDir, i, lock.RPMFileName)
+	localCheck := !f.LocalGPGCheck.Set || f.LocalGPGCheck.Value
+	req := protocol.Install{Root: installRoot, Keys: keys, Record: installRecord(),
+		Cross: crossArches(o, CrossInstall(f, o.Platform, o.BuildPlatform))}
+	for i, p := range in.Locked {
+		pkg := protocol.Package{NEVRA: p.NEVRA, File: fmt.Sprintf("%s/%d/%s", lockedDir, i, lock.RPMFileName)}
 		if p.URL == "" {
 			// A file of the build context: BuildKit checked no
-			// checksum, so the script does.
-			file = installContext + "/" + p.Path
-			s.line(fmt.Sprintf(`echo '%s  %s' | sha256sum -c --status || { echo 'smith.lock: %s: %s is not the file the lock pinned (its sha256 differs); refresh the lock with --opt smith-lock=1' >&2; exit 1; }`,
-				p.SHA256, file, p.NEVRA, p.Path))
+			// checksum, so the helper does.
+			pkg.File, pkg.SHA256, pkg.Path = installContext+"/"+p.Path, p.SHA256, p.Path
 		}
-		s.line(fmt.Sprintf("set -- \"$@\" '%s'", file))
 		gpg, known := check[p.Repo]
 		switch {
 		case p.Repo == "@commandline":
@@ -499,15 +536,62 @@ func lockedInstall(s *script, f *config.File, pkgs []lock.Package, keys []string
 		case !known:
 			gpg = true // the installer's own repositories check signatures
 		}
-		if gpg {
-			s.line(fmt.Sprintf(`rpmkeys --root %s --checksig '%s' | grep -q ': digests signatures OK$' || { echo 'smith.lock: %s: the signature does not verify with the keys of the repositories' >&2; rpmkeys --root %s --checksig '%s' >&2; exit 1; }`,
-				installRoot, file, p.NEVRA, installRoot, file))
+		pkg.CheckSignature = gpg
+		req.Packages = append(req.Packages, pkg)
+	}
+	platform := o.BuildPlatform
+	base := o.Helper
+	if emulated(f, o.Platform, o.BuildPlatform) {
+		// Emulated: the installer's rpm for the target runs the
+		// scriptlets.
+		platform, base = o.Platform, in.Installer
+	}
+	if needsInstallerKeys(f, in.Locked) {
+		req.KeysFrom = installerMount
+		runOpts = append(runOpts, llb.AddMount(installerMount, in.Installer, llb.Readonly))
+	}
+	spec, err := installSpecMount(req)
+	if err != nil {
+		return llb.State{}, llb.State{}, err
+	}
+	names, local := Packages(f)
+	runOpts = append(runOpts, spec,
+		llb.Args(installCommand()),
+		llb.AddMount(installHelper, o.Helper, llb.Readonly),
+		llb.AddMount("/tmp", llb.Scratch(), llb.Tmpfs()),
+		llb.AddEnv("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
+		llb.Network(pb.NetMode_NONE),
+		llb.Platform(platform))
+	runOpts = append(runOpts, installStepOptions(f, in, o, slices.Concat(local, names))...)
+	run := base.Run(runOpts...)
+	root = run.AddMount(installRoot, llb.Scratch())
+	meta = run.AddMount(installMeta, llb.Scratch())
+	return root, meta, nil
+}
+
+// LockNeedsInstaller tells whether a locked build needs the installer
+// image: to emulate the target, or for its repositories' keys. Otherwise
+// a locked build never pulls it.
+func LockNeedsInstaller(f *config.File, pkgs []lock.Package, target, build ocispecs.Platform) bool {
+	return emulated(f, target, build) || needsInstallerKeys(f, pkgs)
+}
+
+// needsInstallerKeys tells whether a locked install imports the keys of
+// the installer's own repositories: it has packages of those repositories,
+// or local files, which dnf checks against every key it has.
+func needsInstallerKeys(f *config.File, pkgs []lock.Package) bool {
+	if f.InstallerRepos.Set && !f.InstallerRepos.Value {
+		return false
+	}
+	own := map[string]bool{}
+	for _, r := range f.Repos {
+		own[r.Name.Value] = true
+	}
+	localCheck := !f.LocalGPGCheck.Set || f.LocalGPGCheck.Value
+	for _, p := range pkgs {
+		if p.Repo == "@commandline" && localCheck || p.Repo != "@commandline" && !own[p.Repo] {
+			return true
 		}
 	}
-	args := "--excludedocs"
-	if cross {
-		args += " --ignorearch --noscripts --notriggers"
-	}
-	s.line(fmt.Sprintf(`echo "smith: installing $# locked packages with rpm (no solve, no repository metadata)" >&2`))
-	s.line(fmt.Sprintf(`rpm --root %s -U %s "$@"`, installRoot, args))
+	return false
 }

@@ -8,9 +8,12 @@ import (
 
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/solver/pb"
+	"github.com/opencontainers/go-digest"
 	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/smithbuild/smith/config"
+	"github.com/smithbuild/smith/internal/lock"
+	"github.com/smithbuild/smith/internal/protocol"
 )
 
 const rpmYAML = `package: [./rpms/*.rpm, httpd]
@@ -132,7 +135,7 @@ func TestInstallOptions(t *testing.T) {
 	for _, op := range ops(t, res.State) {
 		if fo := op.GetFile(); fo != nil {
 			for _, a := range fo.Actions {
-				if mk := a.GetMkfile(); mk != nil {
+				if mk := a.GetMkfile(); mk != nil && mk.Path == "/install" {
 					script = string(mk.Data)
 				}
 			}
@@ -154,8 +157,26 @@ func TestInstallOptions(t *testing.T) {
 	}
 }
 
+// installRequest is the install step's request to the helper in st.
+func installRequest(t *testing.T, st llb.State) protocol.Install {
+	t.Helper()
+	for _, op := range ops(t, st) {
+		for _, a := range op.GetFile().GetActions() {
+			if mk := a.GetMkfile(); mk != nil && mk.Path == "/install.json" {
+				in, err := protocol.DecodeInstall(mk.Data)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return in
+			}
+		}
+	}
+	t.Fatal("no install request")
+	return protocol.Install{}
+}
+
 // TestCrossInstall: an arm64 image built on amd64 runs dnf natively with
-// --forcearch and no scriptlets, and says which were skipped; emulate: true
+// --forcearch and no scriptlets, and has the helper say which were skipped; emulate: true
 // runs the installer for the target instead.
 func TestCrossInstall(t *testing.T) {
 	amd64 := ocispecs.Platform{OS: "linux", Architecture: "amd64"}
@@ -194,8 +215,9 @@ func TestCrossInstall(t *testing.T) {
 		if dnf == nil || dnf.Platform.Architecture != tc.wantPlat {
 			t.Errorf("%q for %s: dnf runs on %v, want %s", tc.yaml, tc.target.Architecture, dnf.GetPlatform(), tc.wantPlat)
 		}
+		req := installRequest(t, res.Manifest)
 		cross := strings.Contains(script, "--forcearch=aarch64") && strings.Contains(script, "--setopt=tsflags=nodocs,noscripts,notriggers") &&
-			strings.Contains(script, "these scriptlets did not run")
+			req.Cross != nil && *req.Cross == protocol.Cross{Target: "aarch64", Build: "x86_64"}
 		if cross != tc.wantCross {
 			t.Errorf("%q for %s: cross install %v, want %v:\n%s", tc.yaml, tc.target.Architecture, cross, tc.wantCross, script)
 		}
@@ -281,5 +303,117 @@ func TestProbeStep(t *testing.T) {
 		if probe.Network != want || probe.Meta.User != "1000:1000" || probe.Meta.Cwd != "/srv" || root.Dest != "/" || !root.Readonly {
 			t.Errorf("probe[%d]: network %v user %q cwd %q root %+v", i, probe.Network, probe.Meta.User, probe.Meta.Cwd, root)
 		}
+	}
+}
+
+// execByArg finds the exec op whose arguments contain arg, and the
+// identifier of the source op its root filesystem comes from.
+func execByArg(t *testing.T, st llb.State, arg string) (*pb.Op, string) {
+	t.Helper()
+	def, err := st.Marshal(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	byDigest := map[digest.Digest]*pb.Op{}
+	var found *pb.Op
+	for _, dt := range def.Def {
+		var op pb.Op
+		if err := op.UnmarshalVT(dt); err != nil {
+			t.Fatal(err)
+		}
+		byDigest[digest.FromBytes(dt)] = &op
+		if e := op.GetExec(); e != nil && slices.Contains(e.Meta.Args, arg) {
+			found = &op
+		}
+	}
+	if found == nil {
+		t.Fatalf("no step runs %q", arg)
+	}
+	root := found.GetExec().Mounts[0]
+	if root.Dest != "/" || root.Input < 0 {
+		t.Fatalf("root mount %+v", root)
+	}
+	src := byDigest[digest.Digest(found.Inputs[root.Input].Digest)].GetSource()
+	if src == nil {
+		t.Fatal("the root is not a source")
+	}
+	return found, src.Identifier
+}
+
+// TestLockedInstall: a locked build installs in a step of its own, on the
+// frontend image's rpm, with no network, each RPM its own checksummed
+// source; the installer comes in only for its keys or to emulate.
+func TestLockedInstall(t *testing.T) {
+	amd64 := ocispecs.Platform{OS: "linux", Architecture: "amd64"}
+	arm64 := ocispecs.Platform{OS: "linux", Architecture: "arm64"}
+	const yaml = "package: [smith-hello, ./local.rpm]\nrepos: [{name: fx, baseurl: 'http://r.example/', gpgkey: 'http://r.example/KEY'}, {name: plain, baseurl: 'http://p.example/', gpgcheck: false}]\n"
+	const helperImage, installerImage = "docker-image://example.com/smith:test", "docker-image://example.com/installer:1"
+	sum := strings.Repeat("a", 64)
+	pkgs := []lock.Package{
+		{NEVRA: "smith-hello-0:1-1.x86_64", Repo: "fx", URL: "http://r.example/h.rpm", SHA256: sum},
+		{NEVRA: "plain-0:1-1.x86_64", Repo: "plain", URL: "http://p.example/p.rpm", SHA256: sum},
+		{NEVRA: "local-0:1-1.x86_64", Repo: "@commandline", Path: "local.rpm", SHA256: sum},
+	}
+	for _, tc := range []struct {
+		name, yaml      string
+		pkgs            []lock.Package
+		target          ocispecs.Platform
+		root            string
+		installer, keys bool
+	}{
+		{"own repos, unchecked local file", yaml + "localpkg_gpgcheck: false\n", pkgs, amd64, helperImage, false, false},
+		{"a checked local file needs the installer's keys", yaml, pkgs, amd64, helperImage, true, true},
+		{"installer_repos: false never needs them", yaml + "installer_repos: false\n", pkgs, amd64, helperImage, false, false},
+		{"a package of the installer's repos", yaml + "localpkg_gpgcheck: false\n",
+			append(slices.Clone(pkgs), lock.Package{NEVRA: "b-0:1-1.x86_64", Repo: "baseos", URL: "http://o.example/b.rpm", SHA256: sum}),
+			amd64, helperImage, true, true},
+		{"cross, natively", yaml + "localpkg_gpgcheck: false\n", pkgs, arm64, helperImage, false, false},
+		{"emulated", yaml + "localpkg_gpgcheck: false\nemulate: true\n", pkgs, arm64, installerImage, true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := parse(t, tc.yaml)
+			if got := LockNeedsInstaller(f, tc.pkgs, tc.target, amd64); got != tc.installer {
+				t.Errorf("LockNeedsInstaller = %v, want %v", got, tc.installer)
+			}
+			res, err := Generate(f, Options{Platform: tc.target, BuildPlatform: amd64, Helper: llb.Image("example.com/smith:test"),
+				Install: InstallInputs{Installer: llb.Image("example.com/installer:1"), Context: llb.Local("context"), Locked: tc.pkgs}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			op, root := execByArg(t, res.Manifest, "install")
+			e := op.GetExec()
+			if root != tc.root {
+				t.Errorf("the install step runs on %s, want %s", root, tc.root)
+			}
+			if e.Network != pb.NetMode_NONE {
+				t.Errorf("the install step has network %v", e.Network)
+			}
+			mounts := map[string]bool{}
+			for _, m := range e.Mounts {
+				mounts[m.Dest] = true
+			}
+			if !mounts["/smith/locked/0"] || !mounts["/smith/locked/1"] || mounts["/smith/locked/2"] || !mounts["/smith/keys/0"] || !mounts["/smith/helper"] {
+				t.Errorf("mounts %v", mounts)
+			}
+			req := installRequest(t, res.Manifest)
+			if mounts["/smith/installer"] != tc.keys || (req.KeysFrom != "") != tc.keys || !slices.Equal(req.Keys, []string{"/smith/keys/0/key"}) {
+				t.Errorf("keys %q from %q", req.Keys, req.KeysFrom)
+			}
+			if (req.Cross != nil) != (tc.target.Architecture == "arm64" && tc.root == helperImage) {
+				t.Errorf("cross %+v", req.Cross)
+			}
+			if len(req.Packages) != len(tc.pkgs) {
+				t.Fatalf("packages %+v", req.Packages)
+			}
+			hello, plain, local := req.Packages[0], req.Packages[1], req.Packages[2]
+			if hello.File != "/smith/locked/0/"+lock.RPMFileName || !hello.CheckSignature || hello.SHA256 != "" ||
+				plain.CheckSignature || local.File != "/smith/context/local.rpm" || local.SHA256 != sum ||
+				local.CheckSignature == strings.Contains(tc.yaml, "localpkg_gpgcheck: false") {
+				t.Errorf("packages %+v", req.Packages)
+			}
+			if len(req.Packages) > 3 && !req.Packages[3].CheckSignature {
+				t.Errorf("a package of the installer's repos is not checked: %+v", req.Packages[3])
+			}
+		})
 	}
 }

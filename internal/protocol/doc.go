@@ -10,6 +10,9 @@
 //     Inspect its response is an Image (the archive's config and layer
 //     count), else the layer applied onto the output.
 //   - Probe: one smith.yaml probe run against the finished image.
+//   - Install: the RPM install step: a locked transaction run with rpm (or,
+//     after dnf, nothing), then the record of the rpmdb the trace step's
+//     Plan.RPM reads.
 //
 // Requests travel as JSON files mounted into their step (no size limit,
 // unlike an argument or the environment); responses are files of the step's

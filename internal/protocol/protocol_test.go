@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 
@@ -62,6 +63,11 @@ func TestDecodeRefuses(t *testing.T) {
 		{"inspection and a layer", `{"version":1,"archive":"a","out":"o","inspect":true,"layer":1}`, "unpack: an inspection applies no layer", unpack},
 		{"image of an older smith", `{"config":{},"layers":1}`, "no protocol version", image},
 		{"image without a config", `{"version":1,"layers":1}`, "no image config", image},
+		{"install without a root", `{"version":1,"record":{"files":"f","packages":"p","qa":"q"}}`, "install: the request names no install root", install},
+		{"install without a record", `{"version":1,"root":"/r","record":{"files":"f"}}`, "does not say where the record goes", install},
+		{"half a cross install", `{"version":1,"root":"/r","record":{"files":"f","packages":"p","qa":"q"},"cross":{"target":"aarch64"}}`, "names both architectures", install},
+		{"install of a nameless file", `{"version":1,"root":"/r","record":{"files":"f","packages":"p","qa":"q"},"packages":[{"file":"x"}]}`, "packages[0] needs a NEVRA and a file", install},
+		{"install of a short checksum", `{"version":1,"root":"/r","record":{"files":"f","packages":"p","qa":"q"},"packages":[{"nevra":"a","file":"x","sha256":"ab"}]}`, `a: sha256 "ab": want 64 hex digits`, install},
 	} {
 		err := tc.decode([]byte(tc.json))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -92,10 +98,26 @@ func TestUnpackRoundTrip(t *testing.T) {
 	}
 }
 
-func plan(b []byte) error   { _, err := DecodePlan(b); return err }
-func probe(b []byte) error  { _, err := DecodeProbe(b); return err }
-func unpack(b []byte) error { _, err := DecodeUnpack(b); return err }
-func image(b []byte) error  { _, err := DecodeImage(b); return err }
+func plan(b []byte) error    { _, err := DecodePlan(b); return err }
+func probe(b []byte) error   { _, err := DecodeProbe(b); return err }
+func unpack(b []byte) error  { _, err := DecodeUnpack(b); return err }
+func image(b []byte) error   { _, err := DecodeImage(b); return err }
+func install(b []byte) error { _, err := DecodeInstall(b); return err }
+
+func TestInstallRoundTrip(t *testing.T) {
+	in := Install{Root: "/r", Keys: []string{"/k"}, KeysFrom: "/i", Cross: &Cross{Target: "aarch64", Build: "x86_64"},
+		Packages: []Package{{NEVRA: "a-0:1-1.x86_64", File: "/f", SHA256: strings.Repeat("0", 64), Path: "a.rpm", CheckSignature: true}},
+		Record:   RPM{Files: "f", Packages: "p", QA: "q"}}
+	b, err := EncodeInstall(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := DecodeInstall(b)
+	in.Version = Version
+	if err != nil || !reflect.DeepEqual(out, in) {
+		t.Errorf("round trip: %+v, %v; want %+v", out, err, in)
+	}
+}
 
 func TestManifestRoundTrip(t *testing.T) {
 	in := &pkgdb.Manifest{Files: []pkgdb.File{{Path: "/bin/sh", Package: "dash", Reasons: []string{"paths[0]"}}}}
