@@ -173,6 +173,14 @@ func TestLockLocalFile(t *testing.T) {
 	if stdout, _, err := img.run(t); err != nil || stdout != "Hello from libgreet.so.1, smith-local!\n" {
 		t.Fatalf("locked image: %v %q", err, stdout)
 	}
+	// A new file that package's pattern matches makes the lock stale.
+	extra := filepath.Join(p.dir, "rpms/smith-post-1.0-1.el9.x86_64.rpm")
+	mustRun(t, "cp", fx.dir+"/repo/smith-post-1.0-1.el9.x86_64.rpm", extra)
+	if _, out, err := p.tryBuild(t, installerOpt()...); err == nil ||
+		!strings.Contains(out, "smith.lock is stale: rpms/smith-post-1.0-1.el9.x86_64.rpm matches package ./rpms/*.rpm but the lock does not pin it") {
+		t.Errorf("a new local RPM under the lock: %v\n%s", err, tail(out, 30))
+	}
+	must(t, os.Remove(extra))
 	// The file is rebuilt (here: other bytes under the same name).
 	local, err := filepath.Glob(filepath.Join(p.dir, "rpms/smith-local-*.rpm"))
 	must(t, err)

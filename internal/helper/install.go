@@ -77,11 +77,17 @@ func install(in protocol.Install, run runner, stderr io.Writer) error {
 // checked against their pins, the keys imported, each signature checked
 // where smith.yaml asks, then one rpm transaction.
 func transaction(in protocol.Install, run runner, stderr io.Writer) error {
+	if err := unpinnedFiles(in); err != nil {
+		return err
+	}
 	for _, p := range in.Packages {
 		if p.SHA256 == "" {
 			continue
 		}
 		sum, err := fileSHA256(p.File)
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("smith.lock: %s: %s is not in the build context; refresh the lock with --opt smith-lock=1", p.NEVRA, p.Path)
+		}
 		if err != nil {
 			return fmt.Errorf("smith.lock: %s: %w", p.NEVRA, err)
 		}
@@ -125,6 +131,32 @@ func transaction(in protocol.Install, run runner, stderr io.Writer) error {
 		args = append(args, "--ignorearch", "--noscripts", "--notriggers")
 	}
 	return run(stderr, "rpm", append(args, files...)...)
+}
+
+// unpinnedFiles fails when a local RPM pattern of smith.yaml matches a
+// file of the build context that the lock does not pin: a new RPM there
+// would change the transaction, so the lock is stale.
+func unpinnedFiles(in protocol.Install) error {
+	pinned := map[string]bool{}
+	for _, p := range in.Packages {
+		if p.Path != "" {
+			pinned[p.Path] = true
+		}
+	}
+	for _, g := range in.Globs {
+		matches, err := filepath.Glob(filepath.Join(in.Context, g.Pattern))
+		if err != nil {
+			return fmt.Errorf("package %s: %w", g.Name, err)
+		}
+		for _, m := range matches {
+			rel, err := filepath.Rel(in.Context, m)
+			if err != nil || !pinned[rel] {
+				return fmt.Errorf("smith.lock is stale: %s matches package %s but the lock does not pin it; refresh it with --opt smith-lock=1",
+					rel, g.Name)
+			}
+		}
+	}
+	return nil
 }
 
 func fileSHA256(name string) (string, error) {

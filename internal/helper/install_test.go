@@ -80,6 +80,8 @@ func installFixture(t *testing.T) (protocol.Install, string) {
 			{NEVRA: "zlib-0:1.2-1.x86_64", File: "/l/1/p.rpm"},
 			{NEVRA: "local-0:1-1.x86_64", File: local, SHA256: sum([]byte("a local rpm")), Path: "local.rpm", CheckSignature: true},
 		},
+		Context: dir,
+		Globs:   []protocol.Glob{{Pattern: "*.rpm", Name: "./*.rpm"}},
 		Record: protocol.RPM{Files: filepath.Join(dir, "meta/files.tsv"), Packages: filepath.Join(dir, "meta/packages.txt"),
 			QA: filepath.Join(dir, "meta/rpmqa.tsv")},
 	}, local
@@ -144,6 +146,22 @@ func TestInstallLockedRefuses(t *testing.T) {
 	}
 	if len(f.cmds) != 0 {
 		t.Errorf("ran %q", f.cmds)
+	}
+
+	// A new file that a pattern matches: the lock is stale.
+	in, _ = installFixture(t)
+	must(t, os.WriteFile(filepath.Join(in.Context, "new.rpm"), []byte("new"), 0o644))
+	f = fakeRPM{}
+	err = install(in, f.run, io.Discard)
+	if err == nil || err.Error() != "smith.lock is stale: new.rpm matches package ./*.rpm but the lock does not pin it; refresh it with --opt smith-lock=1" || len(f.cmds) != 0 {
+		t.Errorf("a new local file: %v, ran %q", err, f.cmds)
+	}
+	// A pinned file that is gone.
+	in, local = installFixture(t)
+	must(t, os.Remove(local))
+	err = install(in, f.run, io.Discard)
+	if err == nil || err.Error() != "smith.lock: local-0:1-1.x86_64: local.rpm is not in the build context; refresh the lock with --opt smith-lock=1" {
+		t.Errorf("a missing local file: %v", err)
 	}
 
 	in, _ = installFixture(t)

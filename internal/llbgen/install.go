@@ -522,6 +522,12 @@ func lockedInstall(f *config.File, in InstallInputs, o Options) (root, meta llb.
 	localCheck := !f.LocalGPGCheck.Set || f.LocalGPGCheck.Value
 	req := protocol.Install{Root: installRoot, Keys: keys, Record: installRecord(),
 		Cross: crossArches(o, CrossInstall(f, o.Platform, o.BuildPlatform))}
+	names, local := Packages(f)
+	for _, it := range local {
+		p, _ := config.ContextPath(it.Value)
+		req.Context = installContext
+		req.Globs = append(req.Globs, protocol.Glob{Pattern: p, Name: it.Value})
+	}
 	for i, p := range in.Locked {
 		pkg := protocol.Package{NEVRA: p.NEVRA, File: fmt.Sprintf("%s/%d/%s", lockedDir, i, lock.RPMFileName)}
 		if p.URL == "" {
@@ -554,7 +560,6 @@ func lockedInstall(f *config.File, in InstallInputs, o Options) (root, meta llb.
 	if err != nil {
 		return llb.State{}, llb.State{}, err
 	}
-	names, local := Packages(f)
 	runOpts = append(runOpts, spec,
 		llb.Args(installCommand()),
 		llb.AddMount(installHelper, o.Helper, llb.Readonly),

@@ -402,6 +402,9 @@ func TestLockedInstall(t *testing.T) {
 			if (req.Cross != nil) != (tc.target.Architecture == "arm64" && tc.root == helperImage) {
 				t.Errorf("cross %+v", req.Cross)
 			}
+			if req.Context != "/smith/context" || len(req.Globs) != 1 || req.Globs[0] != (protocol.Glob{Pattern: "local.rpm", Name: "./local.rpm"}) {
+				t.Errorf("local patterns %+v in %q", req.Globs, req.Context)
+			}
 			if len(req.Packages) != len(tc.pkgs) {
 				t.Fatalf("packages %+v", req.Packages)
 			}

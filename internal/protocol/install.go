@@ -27,6 +27,11 @@ type Install struct {
 	KeysFrom string `json:"keysFrom,omitempty"`
 	// Packages are the RPMs to install, in smith.lock's order.
 	Packages []Package `json:"packages,omitempty"`
+	// Context is where the build context is mounted; Globs, smith.yaml's
+	// local RPM patterns in it, must match no file that no package pins
+	// (the lock would be stale).
+	Context string `json:"context,omitempty"`
+	Globs   []Glob `json:"globs,omitempty"`
 	// Cross, when set, installs for another architecture than the
 	// helper's: rpm ignores the architecture and runs no scriptlets, and
 	// the step names the packages whose scriptlets did not run.
@@ -50,6 +55,14 @@ type Package struct {
 	// CheckSignature requires File's signature to verify with the
 	// imported keys.
 	CheckSignature bool `json:"checkSignature,omitempty"`
+}
+
+// Glob is a local RPM pattern of smith.yaml.
+type Glob struct {
+	// Pattern is the glob, relative to the build context.
+	Pattern string `json:"pattern"`
+	// Name is the pattern as smith.yaml writes it, for messages.
+	Name string `json:"name"`
 }
 
 // Cross names the architectures of a cross install (RPM names: x86_64,
@@ -78,6 +91,9 @@ func (in Install) check() error {
 		return errors.New("install: the request does not say where the record goes")
 	case in.Cross != nil && (in.Cross.Target == "" || in.Cross.Build == ""):
 		return errors.New("install: a cross install names both architectures")
+	}
+	if len(in.Globs) > 0 && in.Context == "" {
+		return errors.New("install: local RPM patterns need the build context")
 	}
 	for i, p := range in.Packages {
 		if p.NEVRA == "" || p.File == "" {

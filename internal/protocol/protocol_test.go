@@ -67,6 +67,7 @@ func TestDecodeRefuses(t *testing.T) {
 		{"install without a record", `{"version":1,"root":"/r","record":{"files":"f"}}`, "does not say where the record goes", install},
 		{"half a cross install", `{"version":1,"root":"/r","record":{"files":"f","packages":"p","qa":"q"},"cross":{"target":"aarch64"}}`, "names both architectures", install},
 		{"install of a nameless file", `{"version":1,"root":"/r","record":{"files":"f","packages":"p","qa":"q"},"packages":[{"file":"x"}]}`, "packages[0] needs a NEVRA and a file", install},
+		{"install of patterns without a context", `{"version":1,"root":"/r","record":{"files":"f","packages":"p","qa":"q"},"globs":[{"pattern":"*.rpm","name":"./*.rpm"}]}`, "local RPM patterns need the build context", install},
 		{"install of a short checksum", `{"version":1,"root":"/r","record":{"files":"f","packages":"p","qa":"q"},"packages":[{"nevra":"a","file":"x","sha256":"ab"}]}`, `a: sha256 "ab": want 64 hex digits`, install},
 	} {
 		err := tc.decode([]byte(tc.json))
