@@ -494,7 +494,10 @@ func TestLeftoverChildrenAreKilled(t *testing.T) {
 }
 
 func TestDeterministicAndUnique(t *testing.T) {
-	c := Command{Args: []string{"sh", "-c", "cat /dup; cat /dup; cat /a; ls /a; cat /dup"}}
+	// Paths that exist nowhere: under a fresh folder.
+	dir := t.TempDir()
+	dup, a := dir+"/dup", dir+"/a"
+	c := Command{Args: []string{"sh", "-c", "cat " + dup + "; cat " + dup + "; cat " + a + "; ls " + a + "; cat " + dup}}
 	first := probeRun(t, c)
 	assertUnique(t, first.Misses)
 
@@ -502,11 +505,11 @@ func TestDeterministicAndUnique(t *testing.T) {
 	cat, ls := hostExe(t, "cat"), hostExe(t, "ls")
 	for _, m := range first.Misses {
 		switch {
-		case m.Path == "/dup" || m.Path == "/a":
+		case m.Path == dup || m.Path == a:
 			order = append(order, m.Path+" "+filepath.Base(m.Exe))
 		}
 	}
-	want := []string{"/dup " + filepath.Base(cat), "/a " + filepath.Base(cat), "/a " + filepath.Base(ls)}
+	want := []string{dup + " " + filepath.Base(cat), a + " " + filepath.Base(cat), a + " " + filepath.Base(ls)}
 	if !slices.Equal(order, want) {
 		t.Errorf("misses of /dup and /a: %q, want %q", order, want)
 	}
