@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 
@@ -17,13 +16,9 @@ func runProbe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if len(args) != 2 || args[0] != "--spec" {
 		return errors.New("usage: smith-frontend probe --spec FILE (the build runs it with the probe as JSON)")
 	}
-	spec, err := os.ReadFile(args[1])
+	p, err := readRequest(args[1], "the probe", protocol.DecodeProbe)
 	if err != nil {
-		return fmt.Errorf("reading the probe: %w", err)
-	}
-	p, err := protocol.DecodeProbe(spec)
-	if err != nil {
-		return fmt.Errorf("decoding the probe: %w", err)
+		return err
 	}
 	return helper.Probe(ctx, p, os.Environ(), stdout, stderr)
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/smithbuild/smith/internal/helper"
 	"github.com/smithbuild/smith/internal/imagearchive"
@@ -46,13 +45,9 @@ func runUnpack(args []string, stdout, stderr io.Writer) error {
 			fl.Usage()
 			return errors.New("unpack: --request takes no other flag or argument")
 		}
-		b, err := os.ReadFile(*request)
+		req, err := readRequest(*request, "the unpack request", protocol.DecodeUnpack)
 		if err != nil {
-			return fmt.Errorf("reading the unpack request: %w", err)
-		}
-		req, err := protocol.DecodeUnpack(b)
-		if err != nil {
-			return fmt.Errorf("decoding the unpack request: %w", err)
+			return err
 		}
 		return helper.Unpack(req, stderr)
 	}
