@@ -184,6 +184,19 @@ probe:
 	if !strings.Contains(out, "probe[1]: `/usr/bin/touch /usr/x` passed") {
 		t.Errorf("probes did not run:\n%s", out)
 	}
+	// A builder without emulation probes what it can run (linux/386 on
+	// linux/amd64) and says which image it could not probe.
+	p = newProject(t, "package: $BASE\npaths: [/usr/bin/cat]\nprobe: [[/usr/bin/cat, /read/data]]\n", map[string]string{"read/data": "probed\n"})
+	out, err = buildctl(t, "build", "--progress=plain", "--frontend", "gateway.v0", "--opt", "source="+testEnv.frontend,
+		"--local", "context="+p.dir, "--local", "dockerfile="+p.dir, "--opt", "filename=smith.yaml", "--no-cache",
+		"--opt", "platform=linux/amd64,linux/386,linux/arm64", "--output", "type=oci,dest="+filepath.Join(t.TempDir(), "image.tar"))
+	if err != nil {
+		t.Fatalf("a multi-platform build with a probe: %v\n%s", err, out)
+	}
+	if n := strings.Count(out, "probe[0]: `/usr/bin/cat /read/data` passed"); n != 2 ||
+		!strings.Contains(out, "probe: not run for linux/arm64: the builder cannot run that platform (it runs linux/amd64") {
+		t.Errorf("want two probed images and a warning for linux/arm64, got %d:\n%s", n, out)
+	}
 }
 
 // TestShebang: scripts bring their interpreters, #!/usr/bin/env through PATH.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -45,6 +46,9 @@ type options struct {
 	// BuildPlatform is where helper steps run natively; zero means the
 	// target platform.
 	BuildPlatform ocispecs.Platform
+	// Runnable are the platforms the builder can run steps for: its own
+	// and those it emulates. Empty means any.
+	Runnable []ocispecs.Platform
 	// TargetPlatforms are the platforms smith.lock is written for; none
 	// means BuildPlatform.
 	TargetPlatforms []ocispecs.Platform
@@ -200,7 +204,40 @@ func newBuild(ctx context.Context, r Resolver, src *dockerui.Source, o options) 
 	if _, _, err := archiveLimits(o.BuildArgs); err != nil {
 		return nil, err
 	}
-	return &build{r: r, o: o, src: src, f: f, epoch: epoch, mode: mode}, nil
+	b := &build{r: r, o: o, src: src, f: f, epoch: epoch, mode: mode}
+	b.warnUnprobed(ctx)
+	return b, nil
+}
+
+// warnUnprobed says, in one warning at the probes' lines, which target
+// platforms the builder cannot run, so their images go unprobed: a probe
+// runs the image's own programs, which would fail with "exec format
+// error". (Early: BuildKit may not show a warning given once the
+// definition's step has long ended.)
+func (b *build) warnUnprobed(ctx context.Context) {
+	if len(b.f.Probes) == 0 || b.mode == "write" {
+		return
+	}
+	var skipped []string
+	for _, p := range b.o.TargetPlatforms {
+		if !b.canRun(p) {
+			skipped = append(skipped, platforms.Format(platforms.Normalize(p)))
+		}
+	}
+	if len(skipped) == 0 {
+		return
+	}
+	var ranges []*pb.Range
+	for _, pr := range b.f.Probes {
+		pos := &pb.Position{Line: int32(pr.Pos.Line), Character: int32(pr.Pos.Col)}
+		ranges = append(ranges, &pb.Range{Start: pos, End: pos})
+	}
+	what, whose := "that platform", "its image is"
+	if len(skipped) > 1 {
+		what, whose = "these platforms", "their images are"
+	}
+	b.src.Warn(ctx, fmt.Sprintf("probe: not run for %s: the builder cannot run %s (it runs %s; emulation, such as binfmt_misc with QEMU, would), so %s not probed",
+		strings.Join(skipped, " and "), what, formatPlatforms(b.o.Runnable), whose), client.WarnOpts{Range: ranges})
 }
 
 // prepare loads what every platform shares: the helper, the build
@@ -351,6 +388,9 @@ func solveRef(ctx context.Context, r Resolver, st llb.State, p ocispecs.Platform
 // others: every probe reports, in the progress, whether it passed. The
 // error is the first failing probe's, in smith.yaml's order.
 func (b *build) runProbes(ctx context.Context, probes []llb.State, p ocispecs.Platform) error {
+	if !b.canRun(p) {
+		return nil // warnUnprobed said so
+	}
 	errs := make([]error, len(probes))
 	var wg sync.WaitGroup
 	for i, st := range probes {
@@ -369,6 +409,24 @@ func (b *build) runProbes(ctx context.Context, probes []llb.State, p ocispecs.Pl
 		}
 	}
 	return nil
+}
+
+// canRun tells whether the builder can run steps for p (natively or
+// emulated).
+func (b *build) canRun(p ocispecs.Platform) bool {
+	if len(b.o.Runnable) == 0 {
+		return true
+	}
+	// Only(q) matches what q runs too: linux/386 on linux/amd64.
+	return slices.ContainsFunc(b.o.Runnable, func(q ocispecs.Platform) bool { return platforms.Only(q).Match(platforms.Normalize(p)) })
+}
+
+func formatPlatforms(ps []ocispecs.Platform) string {
+	var s []string
+	for _, p := range ps {
+		s = append(s, platforms.Format(p))
+	}
+	return strings.Join(s, ", ")
 }
 
 // sourceDateEpoch reads SOURCE_DATE_EPOCH (buildctl and buildx forward the

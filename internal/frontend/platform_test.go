@@ -12,6 +12,7 @@ import (
 	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/frontend/gateway/client"
 	"github.com/moby/buildkit/solver/result"
+	ocispecs "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/smithbuild/smith/internal/llbgen"
 	"github.com/smithbuild/smith/internal/pkgdb"
@@ -256,3 +257,48 @@ func TestCurrentFrontendError(t *testing.T) {
 type failingFrontend struct{ *fakeResolver }
 
 func (failingFrontend) CurrentFrontend() (*llb.State, error) { return nil, errors.New("no metadata") }
+
+// TestProbesNotRunnable: on a builder that cannot run the target platform
+// (no emulation), probes are not run, and each says so at its line; a
+// platform the builder runs (linux/386 on linux/amd64) is probed.
+func TestProbesNotRunnable(t *testing.T) {
+	arm64 := ocispecs.Platform{OS: "linux", Architecture: "arm64"}
+	i386 := ocispecs.Platform{OS: "linux", Architecture: "386"}
+	const yaml = ociYAML + "probe:\n- [/usr/bin/cat, /a]\n- [/usr/bin/cat, /b]\n"
+	for _, tc := range []struct {
+		target ocispecs.Platform
+		probed bool
+	}{{arm64, false}, {i386, true}, {amd64, true}} {
+		r := ociFake(pkgdb.Manifest{})
+		var warned []string
+		o := testOptions()
+		o.Runnable = []ocispecs.Platform{amd64}
+		o.TargetPlatforms = []ocispecs.Platform{tc.target}
+		b, err := newBuild(context.Background(), r, source(yaml, &warned), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.prepare(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := b.platform(context.Background(), tc.target); err != nil {
+			t.Fatal(err)
+		}
+		probes := 0
+		for _, s := range r.solves {
+			if slices.ContainsFunc(opList(t, s.Definition), func(op string) bool { return strings.Contains(op, "[smith] probe ") }) {
+				probes++
+			}
+		}
+		if tc.probed {
+			if probes != 2 || len(warned) != 0 {
+				t.Errorf("%s: %d probe solves, warnings %q", tc.target.Architecture, probes, warned)
+			}
+			continue
+		}
+		want := []string{"probe: not run for linux/arm64: the builder cannot run that platform (it runs linux/amd64; emulation, such as binfmt_misc with QEMU, would), so its image is not probed (line 4) (line 5)"}
+		if probes != 0 || !slices.Equal(warned, want) {
+			t.Errorf("arm64: %d probe solves, warnings %q, want %q", probes, warned, want)
+		}
+	}
+}

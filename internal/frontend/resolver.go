@@ -113,6 +113,7 @@ func optionsOf(bc *dockerui.Client) options {
 		Opts:            opts,
 		BuildArgs:       bc.BuildArgs,
 		BuildPlatform:   bc.BuildPlatforms[0],
+		Runnable:        bc.BuildPlatforms,
 		TargetPlatforms: bc.TargetPlatforms,
 		Labels:          bc.Labels,
 		NoCache:         bc.IsNoCache(""),
