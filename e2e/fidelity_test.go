@@ -224,7 +224,8 @@ func TestShebang(t *testing.T) {
 // image's trust store, because smith ships the CA bundle with libssl.
 func TestTLS(t *testing.T) {
 	requireE2E(t)
-	caPEM, serverCert := testCA(t)
+	pki := newTestPKI(t)
+	caPEM, serverCert := pki.caPEM, pki.server
 	// The source: bullseye with the test CA added to its trust store.
 	ctx := t.TempDir()
 	must(t, os.WriteFile(filepath.Join(ctx, "smith-test-ca.crt"), caPEM, 0o644))
@@ -267,8 +268,17 @@ func TestTLS(t *testing.T) {
 	}
 }
 
-// testCA makes a CA and a server certificate for localhost signed by it.
-func testCA(t *testing.T) ([]byte, tls.Certificate) {
+// testPKI is a throwaway CA with a server certificate for localhost and
+// 127.0.0.1, and a client certificate; the CA and the client's certificate
+// and key come as PEM.
+type testPKI struct {
+	caPEM                 []byte
+	pool                  *x509.CertPool
+	server                tls.Certificate
+	clientCert, clientKey []byte
+}
+
+func newTestPKI(t *testing.T) testPKI {
 	t.Helper()
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	must(t, err)
@@ -279,14 +289,30 @@ func testCA(t *testing.T) ([]byte, tls.Certificate) {
 	must(t, err)
 	caCert, err := x509.ParseCertificate(caDER)
 	must(t, err)
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	leaf := func(serial int64, cn string, usage x509.ExtKeyUsage) ([]byte, *ecdsa.PrivateKey) {
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		must(t, err)
+		c := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: cn},
+			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+			ExtKeyUsage: []x509.ExtKeyUsage{usage}, KeyUsage: x509.KeyUsageDigitalSignature}
+		if usage == x509.ExtKeyUsageServerAuth {
+			c.DNSNames, c.IPAddresses = []string{"localhost"}, []net.IP{net.ParseIP("127.0.0.1")}
+		}
+		der, err := x509.CreateCertificate(rand.Reader, c, caCert, &key.PublicKey, caKey)
+		must(t, err)
+		return der, key
+	}
+	serverDER, serverKey := leaf(2, "localhost", x509.ExtKeyUsageServerAuth)
+	clientDER, clientKey := leaf(3, "smith client", x509.ExtKeyUsageClientAuth)
+	keyDER, err := x509.MarshalPKCS8PrivateKey(clientKey)
 	must(t, err)
-	leaf := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "localhost"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, KeyUsage: x509.KeyUsageDigitalSignature}
-	der, err := x509.CreateCertificate(rand.Reader, leaf, caCert, &key.PublicKey, caKey)
-	must(t, err)
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
-		tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+	pool := x509.NewCertPool()
+	pool.AddCert(caCert)
+	return testPKI{
+		caPEM:      pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}),
+		pool:       pool,
+		server:     tls.Certificate{Certificate: [][]byte{serverDER}, PrivateKey: serverKey},
+		clientCert: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: clientDER}),
+		clientKey:  pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}),
+	}
 }

@@ -3,9 +3,12 @@ package e2e
 import (
 	"bytes"
 	"compress/gzip"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -14,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // rpmFixtures are the fixture RPMs of hack/rpm-fixtures, built once per
@@ -487,4 +491,77 @@ func copyLocalRPMs(t *testing.T, dir string) {
 	must(t, os.MkdirAll(filepath.Join(dir, "rpms"), 0o755))
 	mustRun(t, "sh", "-c", "cp "+fx.dir+"/local/smith-local-*.rpm "+fx.dir+"/repo/smith-libgreet-*.x86_64.rpm "+
 		fx.dir+"/repo/smith-ldso-*.x86_64.rpm "+fx.dir+"/repo/smith-filesystem-*.x86_64.rpm "+filepath.Join(dir, "rpms")+"/")
+}
+
+// TestRPMClientCertRepo: a repository that wants a client certificate gets
+// it from BuildKit secrets, mounted into the install step only: without
+// them the server refuses the build; with them it installs, and the key is
+// in no output, layer or attestation.
+func TestRPMClientCertRepo(t *testing.T) {
+	requireE2E(t)
+	fx := getRPMFixtures(t)
+	pki := newTestPKI(t)
+	// An installer that trusts the test CA, as one would trust a company's.
+	ctx := t.TempDir()
+	must(t, os.WriteFile(filepath.Join(ctx, "smith-test-ca.crt"), pki.caPEM, 0o644))
+	must(t, os.WriteFile(filepath.Join(ctx, "Dockerfile"), []byte("FROM "+testEnv.registry+
+		"/test/dnf-installer:bookworm\nCOPY smith-test-ca.crt /usr/local/share/ca-certificates/\nRUN update-ca-certificates\n"), 0o644))
+	installer := fmt.Sprintf("%s/test/dnf-installer:tls-%d", testEnv.registry, time.Now().UnixNano())
+	if out, err := buildctl(t, "build", "--frontend", "dockerfile.v0", "--local", "context="+ctx, "--local", "dockerfile="+ctx,
+		"--output", "type=image,name="+installer+",push=true"); err != nil {
+		t.Fatalf("building the installer: %v\n%s", err, out)
+	}
+	srv := httptest.NewUnstartedServer(http.FileServer(http.Dir(fx.dir)))
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{pki.server}, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: pki.pool}
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshakes
+	srv.StartTLS()
+	defer srv.Close()
+
+	p := rpmProject(t, `package: smith-hello
+repos:
+- name: mtls
+  baseurl: `+srv.URL+`/repo/
+  gpgkey: ./RPM-GPG-KEY-smith-test
+  sslclientcert: repo-cert
+  sslclientkey: repo-key
+paths: [/usr/bin/smith-hello]
+cmd: [/usr/bin/smith-hello]
+`, nil)
+	mustRun(t, "cp", fx.dir+"/RPM-GPG-KEY-smith-test", p.dir+"/")
+	secrets := t.TempDir()
+	cert, key := filepath.Join(secrets, "cert.pem"), filepath.Join(secrets, "key.pem")
+	must(t, os.WriteFile(cert, pki.clientCert, 0o600))
+	must(t, os.WriteFile(key, pki.clientKey, 0o600))
+	opts := []string{"--opt", "context:installer=docker-image://" + installer, "--no-cache"}
+
+	// A certificate of another CA: the server refuses it.
+	other := newTestPKI(t)
+	otherCert, otherKey := filepath.Join(secrets, "other-cert.pem"), filepath.Join(secrets, "other-key.pem")
+	must(t, os.WriteFile(otherCert, other.clientCert, 0o600))
+	must(t, os.WriteFile(otherKey, other.clientKey, 0o600))
+	if _, out, err := p.tryBuild(t, append(opts, "--secret", "id=repo-cert,src="+otherCert, "--secret", "id=repo-key,src="+otherKey)...); err == nil ||
+		!strings.Contains(out, "Failed to download metadata for repo 'mtls'") {
+		t.Fatalf("built with a certificate the repository does not accept: %v\n%s", err, tail(out, 20))
+	}
+	img, out := p.build(t, append(opts, "--secret", "id=repo-cert,src="+cert, "--secret", "id=repo-key,src="+key,
+		"--opt", "attest:provenance=mode=max")...)
+	if stdout, stderr, err := img.run(t); err != nil || stdout != "Hello from libgreet.so.1, smith-hello!\n" {
+		t.Fatalf("run: %v %q %q", err, stdout, stderr)
+	}
+	// The key's base64 body, a line of it: in no output, archive or layer.
+	secretLine := strings.Split(string(pki.clientKey), "\n")[1]
+	tarball, err := os.ReadFile(img.path)
+	must(t, err)
+	for where, b := range map[string][]byte{"the build output": []byte(out), "the OCI archive": tarball} {
+		if bytes.Contains(b, []byte(secretLine)) {
+			t.Errorf("the client key is in %s", where)
+		}
+	}
+	for name, blob := range img.blobs {
+		if zr, err := gzip.NewReader(bytes.NewReader(blob)); err == nil {
+			if b, err := io.ReadAll(zr); err == nil && bytes.Contains(b, []byte(secretLine)) {
+				t.Errorf("the client key is in layer %s", name)
+			}
+		}
+	}
 }
