@@ -6,9 +6,10 @@
 # emulation.
 #
 #   docker buildx build --platform linux/amd64,linux/arm64,linux/ppc64le,linux/s390x -t smith .
-#                                   # builds the binaries in golang:$GO_VERSION (needs that image)
-#   docker buildx build --target prebuilt --platform … -t smith <dir with bin/<arch>/smith-frontend>
-#                                   # offline: packages binaries built on the host (hack/build-frontend)
+#                                   # builds the binaries and the rpm in golang:$GO_VERSION (needs that
+#                                   # image, the Go proxy and a Debian mirror)
+#   docker buildx build --target prebuilt --platform … -t smith <dir with bin/<arch>/smith-frontend and rpm/<arch>/>
+#                                   # offline: packages what hack/build-frontend made on the host
 ARG GO_VERSION=1.26
 
 FROM scratch AS base

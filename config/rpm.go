@@ -32,6 +32,14 @@ type Repo struct {
 // CheckSignatures reports whether packages from the repo are verified.
 func (r Repo) CheckSignatures() bool { return !r.GPGCheck.Set || r.GPGCheck.Value }
 
+// CheckLocalSignatures tells whether local RPM files must be signed
+// (localpkg_gpgcheck, default true).
+func (f *File) CheckLocalSignatures() bool { return !f.LocalGPGCheck.Set || f.LocalGPGCheck.Value }
+
+// UseInstallerRepos tells whether the installer's own repositories are
+// used too (installer_repos, default true).
+func (f *File) UseInstallerRepos() bool { return !f.InstallerRepos.Set || f.InstallerRepos.Value }
+
 var repoKeys = []itemKey[Repo]{
 	{"name", into(func(r *Repo) *String { return &r.Name }, (*parser).str)},
 	{"baseurl", into(func(r *Repo) *String { return &r.BaseURL }, (*parser).str)},

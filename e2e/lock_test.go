@@ -138,6 +138,14 @@ func TestLock(t *testing.T) {
 		t.Errorf("stale lock: %v\n%s", err, out)
 	}
 
+	// An edited lock cannot pass a package off as a local file (whose
+	// signature smith.yaml may not check).
+	relabeled := newProject(t, yaml+"paths: [/usr/bin/smith-hello]\n", nil)
+	must(t, os.WriteFile(filepath.Join(relabeled.dir, "smith.lock"), []byte(strings.Replace(string(b), `"repo":"fixtures"`, `"repo":"@commandline"`, 1)), 0o644))
+	if _, out, err := relabeled.tryBuild(t, installerOpt()...); err == nil || !strings.Contains(out, "a local file, but its url "+srv.URL) {
+		t.Errorf("a relabeled package: %v\n%s", err, tail(out, 20))
+	}
+
 	// A checksum that does not match fails naming the package.
 	var sum string
 	for _, pkg := range l.Arches["x86_64"] {

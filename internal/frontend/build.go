@@ -417,8 +417,16 @@ func (b *build) canRun(p ocispecs.Platform) bool {
 	if len(b.o.Runnable) == 0 {
 		return true
 	}
-	// Only(q) matches what q runs too: linux/386 on linux/amd64.
-	return slices.ContainsFunc(b.o.Runnable, func(q ocispecs.Platform) bool { return platforms.Only(q).Match(platforms.Normalize(p)) })
+	p = platforms.Normalize(p)
+	return slices.ContainsFunc(b.o.Runnable, func(q ocispecs.Platform) bool {
+		q = platforms.Normalize(q)
+		// The same architecture, an older variant too; and linux/386 on
+		// linux/amd64, which every x86-64 Linux runs. (Not 32-bit arm on
+		// arm64: many arm64 CPUs lack it, and BuildKit lists it when
+		// they have it.)
+		same := q.Architecture == p.Architecture || q.Architecture == "amd64" && p.Architecture == "386"
+		return same && platforms.Only(q).Match(p)
+	})
 }
 
 func formatPlatforms(ps []ocispecs.Platform) string {

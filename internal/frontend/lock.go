@@ -114,6 +114,9 @@ func lockedPackages(l *lock.Lock, f *config.File, target ocispecs.Platform) ([]l
 		return nil, errors.New(lock.FileName + " has no packages for " + arch +
 			": refresh it for every platform you build (--opt smith-lock=1 with the same --opt platform=…)")
 	}
+	if err := lock.CheckOrigins(f, pkgs); err != nil {
+		return nil, err
+	}
 	if pkgs == nil {
 		pkgs = []lock.Package{}
 	}

@@ -268,11 +268,14 @@ func TestProbesNotRunnable(t *testing.T) {
 	for _, tc := range []struct {
 		target ocispecs.Platform
 		probed bool
-	}{{arm64, false}, {i386, true}, {amd64, true}} {
+	}{{arm64, false}, {i386, true}, {amd64, true}, {ocispecs.Platform{OS: "linux", Architecture: "arm", Variant: "v7"}, false}} {
 		r := ociFake(pkgdb.Manifest{})
 		var warned []string
 		o := testOptions()
 		o.Runnable = []ocispecs.Platform{amd64}
+		if tc.target.Architecture == "arm" {
+			o.Runnable = []ocispecs.Platform{arm64} // an arm64 builder without 32-bit arm
+		}
 		o.TargetPlatforms = []ocispecs.Platform{tc.target}
 		b, err := newBuild(context.Background(), r, source(yaml, &warned), o)
 		if err != nil {
@@ -297,8 +300,11 @@ func TestProbesNotRunnable(t *testing.T) {
 			continue
 		}
 		want := []string{"probe: not run for linux/arm64: the builder cannot run that platform (it runs linux/amd64; emulation, such as binfmt_misc with QEMU, would), so its image is not probed (line 4) (line 5)"}
+		if tc.target.Architecture == "arm" {
+			want = []string{"probe: not run for linux/arm/v7: the builder cannot run that platform (it runs linux/arm64; emulation, such as binfmt_misc with QEMU, would), so its image is not probed (line 4) (line 5)"}
+		}
 		if probes != 0 || !slices.Equal(warned, want) {
-			t.Errorf("arm64: %d probe solves, warnings %q, want %q", probes, warned, want)
+			t.Errorf("%s: %d probe solves, warnings %q, want %q", tc.target.Architecture, probes, warned, want)
 		}
 	}
 }

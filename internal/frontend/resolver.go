@@ -113,7 +113,7 @@ func optionsOf(bc *dockerui.Client) options {
 		Opts:            opts,
 		BuildArgs:       bc.BuildArgs,
 		BuildPlatform:   bc.BuildPlatforms[0],
-		Runnable:        bc.BuildPlatforms,
+		Runnable:        workerPlatforms(bc.BuildOpts().Workers),
 		TargetPlatforms: bc.TargetPlatforms,
 		Labels:          bc.Labels,
 		NoCache:         bc.IsNoCache(""),
@@ -121,6 +121,16 @@ func optionsOf(bc *dockerui.Client) options {
 		SBOM:            bc.SBOM != nil,
 		ResolveMode:     bc.ImageResolveMode.String(),
 	}
+}
+
+// workerPlatforms are the platforms the builder's workers run steps for,
+// natively or emulated (dockerui's BuildPlatforms holds only the first).
+func workerPlatforms(ws []client.WorkerInfo) []ocispecs.Platform {
+	var out []ocispecs.Platform
+	for _, w := range ws {
+		out = append(out, w.Platforms...)
+	}
+	return out
 }
 
 // Offline is the Resolver of LLB made without a BuildKit daemon

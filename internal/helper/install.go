@@ -121,6 +121,12 @@ func transaction(in protocol.Install, run runner, stderr io.Writer) error {
 		}
 		var out bytes.Buffer
 		err := run(&out, "rpmkeys", "--root", in.Root, "--checksig", p.File)
+		var exit *exec.ExitError
+		if err != nil && !errors.As(err, &exit) {
+			return fmt.Errorf("smith.lock: %s: checking its signature: %w", p.NEVRA, err) // rpmkeys did not run
+		}
+		// Exactly rpm's verdict for a signed package whose signature
+		// verifies: an unsigned one says "digests OK".
 		if err != nil || !strings.HasSuffix(strings.TrimRight(out.String(), "\n"), ": digests signatures OK") {
 			return fmt.Errorf("smith.lock: %s: the signature does not verify with the keys of the repositories:\n%s", p.NEVRA, out.String())
 		}
@@ -150,6 +156,9 @@ func unpinnedFiles(in protocol.Install) error {
 		}
 		for _, m := range matches {
 			rel, err := filepath.Rel(in.Context, m)
+			if err == nil && hiddenMatch(g.Pattern, rel) {
+				continue // the install step's shell glob skips it too
+			}
 			if err != nil || !pinned[rel] {
 				return fmt.Errorf("smith.lock is stale: %s matches package %s but the lock does not pin it; refresh it with --opt smith-lock=1",
 					rel, g.Name)
@@ -157,6 +166,19 @@ func unpinnedFiles(in protocol.Install) error {
 		}
 	}
 	return nil
+}
+
+// hiddenMatch tells whether match has a hidden name (a leading dot) where
+// pattern does not spell the dot: a shell glob, which chose the files the
+// lock pinned, does not match it (filepath.Glob does).
+func hiddenMatch(pattern, match string) bool {
+	pp, mp := strings.Split(pattern, "/"), strings.Split(match, "/")
+	for i, m := range mp {
+		if strings.HasPrefix(m, ".") && (i >= len(pp) || !strings.HasPrefix(pp[i], ".")) {
+			return true
+		}
+	}
+	return false
 }
 
 func fileSHA256(name string) (string, error) {
@@ -182,18 +204,35 @@ func copyInstallerKeys(root string) (keys []string, cleanup func(), err error) {
 		return nil, cleanup, fmt.Errorf("the installer's keys: %w", err)
 	}
 	defer r.Close()
-	names, err := fs.Glob(r.FS(), installerKeys+"/RPM-GPG-KEY*")
-	if err != nil || len(names) == 0 {
-		return nil, cleanup, err
+	// The folder itself may be a link (/etc/pki -> …), absolute ones too.
+	phys := closure.PhysicalPaths(r.FS())
+	keyDir, fi, err := fsroot.Follow(r, phys, "/"+installerKeys)
+	if errors.Is(err, fs.ErrNotExist) || err == nil && !fi.IsDir() {
+		return nil, cleanup, nil
+	}
+	if err != nil {
+		return nil, cleanup, fmt.Errorf("the installer's keys: %w", err)
+	}
+	entries, err := r.FS().(fs.ReadDirFS).ReadDir(strings.TrimPrefix(keyDir, "/"))
+	if err != nil {
+		return nil, cleanup, fmt.Errorf("the installer's keys: %w", err)
+	}
+	var names []string
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), "RPM-GPG-KEY") {
+			names = append(names, path.Join(keyDir, e.Name()))
+		}
+	}
+	if len(names) == 0 {
+		return nil, cleanup, nil
 	}
 	dir, err := os.MkdirTemp("", "smith-keys-")
 	if err != nil {
 		return nil, cleanup, err
 	}
 	cleanup = func() { os.RemoveAll(dir) }
-	phys := closure.PhysicalPaths(r.FS())
 	for i, n := range names {
-		q, fi, err := fsroot.Follow(r, phys, "/"+n)
+		q, fi, err := fsroot.Follow(r, phys, n)
 		if errors.Is(err, fs.ErrNotExist) || err == nil && !fi.Mode().IsRegular() {
 			continue // a dangling link, or no file
 		}
@@ -202,7 +241,7 @@ func copyInstallerKeys(root string) (keys []string, cleanup func(), err error) {
 			b, err = r.ReadFile(strings.TrimPrefix(q, "/"))
 		}
 		if err != nil {
-			return nil, cleanup, fmt.Errorf("the installer's key /%s: %w", n, err)
+			return nil, cleanup, fmt.Errorf("the installer's key %s: %w", n, err)
 		}
 		k := filepath.Join(dir, fmt.Sprintf("%d-%s", i, path.Base(n)))
 		if err := os.WriteFile(k, b, 0o644); err != nil {

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,8 +20,9 @@ import (
 // and answers queries from a tiny rpmdb.
 type fakeRPM struct {
 	cmds []string
-	// badSig is a file whose signature does not verify.
-	badSig string
+	// badSig is a file whose signature does not verify, unsigned one
+	// that has none, broken one rpmkeys cannot even be started for.
+	badSig, unsigned, broken string
 	// keys holds the content of every key imported.
 	keys []string
 }
@@ -34,9 +37,15 @@ func (f *fakeRPM) run(stdout io.Writer, name string, args ...string) error {
 		}
 		f.keys = append(f.keys, string(b))
 	case name == "rpmkeys" && args[2] == "--checksig":
-		if args[3] == f.badSig {
+		switch args[3] {
+		case f.badSig:
 			fmt.Fprintf(stdout, "%s: digests SIGNATURES NOT OK\n", args[3])
-			return fmt.Errorf("exit status 1")
+			return &exec.ExitError{}
+		case f.unsigned:
+			fmt.Fprintf(stdout, "%s: digests OK\n", args[3]) // and exit 0
+			return nil
+		case f.broken:
+			return errors.New("fork/exec /usr/bin/rpmkeys: no such file or directory")
 		}
 		fmt.Fprintf(stdout, "%s: digests signatures OK\n", args[3])
 	case name == "rpm" && args[2] == "-qa":
@@ -174,6 +183,65 @@ func TestInstallLockedRefuses(t *testing.T) {
 		if strings.Contains(c, " -U ") {
 			t.Errorf("installed after a bad signature: %q", f.cmds)
 		}
+	}
+	// An unsigned package where a signature is required: rpm says its
+	// digests are OK and exits 0.
+	in, _ = installFixture(t)
+	f = fakeRPM{unsigned: "/l/0/p.rpm"}
+	err = install(in, f.run, io.Discard)
+	if err == nil || !strings.HasPrefix(err.Error(), "smith.lock: bash-0:5.1-1.x86_64: the signature does not verify with the keys of the repositories:\n/l/0/p.rpm: digests OK") {
+		t.Errorf("unsigned package: %v", err)
+	}
+	// rpmkeys that does not run is not a bad signature.
+	f = fakeRPM{broken: "/l/0/p.rpm"}
+	err = install(in, f.run, io.Discard)
+	if err == nil || err.Error() != "smith.lock: bash-0:5.1-1.x86_64: checking its signature: fork/exec /usr/bin/rpmkeys: no such file or directory" {
+		t.Errorf("rpmkeys not running: %v", err)
+	}
+}
+
+// TestInstallHiddenFiles: a hidden file that a pattern's * matches is not
+// a new local RPM (the shell glob that chose the pinned ones skips it).
+func TestInstallHiddenFiles(t *testing.T) {
+	in, _ := installFixture(t)
+	must(t, os.WriteFile(filepath.Join(in.Context, "._local.rpm"), []byte("AppleDouble"), 0o644))
+	var f fakeRPM
+	must(t, install(in, f.run, io.Discard))
+	for _, tc := range []struct {
+		pattern, match string
+		hidden         bool
+	}{
+		{"*.rpm", "._a.rpm", true}, {".*.rpm", "._a.rpm", false}, {"rpms/*.rpm", "rpms/a.rpm", false},
+		{"*/a.rpm", ".git/a.rpm", true}, {"rpms/*", "rpms/.a", true},
+	} {
+		if got := hiddenMatch(tc.pattern, tc.match); got != tc.hidden {
+			t.Errorf("hiddenMatch(%q, %q) = %v", tc.pattern, tc.match, got)
+		}
+	}
+}
+
+// TestInstallerKeysThroughLinks: the installer's key folder may be a link,
+// absolute too; it resolves inside the installer's root.
+func TestInstallerKeysThroughLinks(t *testing.T) {
+	root := t.TempDir()
+	must(t, os.MkdirAll(filepath.Join(root, "usr/share/keys"), 0o755))
+	must(t, os.WriteFile(filepath.Join(root, "usr/share/keys/RPM-GPG-KEY-x"), []byte("key x"), 0o644))
+	must(t, os.WriteFile(filepath.Join(root, "usr/share/keys/README"), []byte("not a key"), 0o644))
+	must(t, os.MkdirAll(filepath.Join(root, "etc/pki"), 0o755))
+	must(t, os.Symlink("/usr/share/keys", filepath.Join(root, "etc/pki/rpm-gpg")))
+	keys, cleanup, err := copyInstallerKeys(root)
+	defer cleanup()
+	if err != nil || len(keys) != 1 {
+		t.Fatalf("keys %q, %v", keys, err)
+	}
+	if b, err := os.ReadFile(keys[0]); err != nil || string(b) != "key x" {
+		t.Errorf("key %q, %v", b, err)
+	}
+	// No folder: no keys, no error.
+	keys, cleanup, err = copyInstallerKeys(t.TempDir())
+	defer cleanup()
+	if err != nil || len(keys) != 0 {
+		t.Errorf("an installer without keys: %q, %v", keys, err)
 	}
 }
 

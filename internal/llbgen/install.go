@@ -22,7 +22,8 @@ import (
 // image for one build (--build-context installer=…).
 const InstallerContext = "installer"
 
-// Mount points of the install step, inside the installer image.
+// Mount points of the install step, inside the installer image (a locked
+// install: the frontend image).
 const (
 	installRoot    = "/smith/root"
 	installMeta    = "/smith/meta"
@@ -89,7 +90,8 @@ type repoAuth struct{ name, file string }
 
 // InstallInputs are the LLB inputs of the install step.
 type InstallInputs struct {
-	// Installer is the image that runs dnf.
+	// Installer is the image that runs dnf. A locked install needs it
+	// only when LockNeedsInstaller says so; it may be empty otherwise.
 	Installer llb.State
 	// Context holds the ContextFiles of the build context.
 	Context llb.State
@@ -109,9 +111,10 @@ const ResolveFile = "/lock.json"
 //go:embed resolve.py
 var resolvePy string
 
-// install emits the dnf step: packages installed into an empty root, in
-// the installer image, with dnf's cache on a cache mount. It returns the
-// install root and the rpmdb record.
+// install emits the install step: packages installed into an empty root
+// by dnf in the installer image, with dnf's cache on a cache mount, or
+// smith.lock's by rpm (lockedInstall). It returns the install root and
+// the rpmdb record.
 func install(f *config.File, in InstallInputs, o Options) (root, meta llb.State, err error) {
 	if in.Locked != nil && !in.Resolve {
 		return lockedInstall(f, in, o)
@@ -119,8 +122,8 @@ func install(f *config.File, in InstallInputs, o Options) (root, meta llb.State,
 	// config.Parse made sure there is something to install and that local
 	// RPM paths need no quoting in the script.
 	names, local := Packages(f)
-	installerRepos := !f.InstallerRepos.Set || f.InstallerRepos.Value
-	localCheck := !f.LocalGPGCheck.Set || f.LocalGPGCheck.Value
+	installerRepos := f.UseInstallerRepos()
+	localCheck := f.CheckLocalSignatures()
 	cross := CrossInstall(f, o.Platform, o.BuildPlatform)
 
 	var s script
@@ -515,11 +518,6 @@ func lockedInstall(f *config.File, in InstallInputs, o Options) (root, meta llb.
 		}
 		runOpts = append(runOpts, opts...)
 	}
-	check := map[string]bool{}
-	for _, r := range f.Repos {
-		check[r.Name.Value] = r.CheckSignatures()
-	}
-	localCheck := !f.LocalGPGCheck.Set || f.LocalGPGCheck.Value
 	req := protocol.Install{Root: installRoot, Keys: keys, Record: installRecord(),
 		Cross: crossArches(o, CrossInstall(f, o.Platform, o.BuildPlatform))}
 	names, local := Packages(f)
@@ -535,14 +533,7 @@ func lockedInstall(f *config.File, in InstallInputs, o Options) (root, meta llb.
 			// checksum, so the helper does.
 			pkg.File, pkg.SHA256, pkg.Path = installContext+"/"+p.Path, p.SHA256, p.Path
 		}
-		gpg, known := check[p.Repo]
-		switch {
-		case p.Repo == "@commandline":
-			gpg = localCheck
-		case !known:
-			gpg = true // the installer's own repositories check signatures
-		}
-		pkg.CheckSignature = gpg
+		pkg.CheckSignature = signatureRequired(f, p)
 		req.Packages = append(req.Packages, pkg)
 	}
 	platform := o.BuildPlatform
@@ -583,20 +574,40 @@ func LockNeedsInstaller(f *config.File, pkgs []lock.Package, target, build ocisp
 
 // needsInstallerKeys tells whether a locked install imports the keys of
 // the installer's own repositories: it has packages of those repositories,
-// or local files, which dnf checks against every key it has.
+// or local files, which dnf checks against every key it has; either only
+// when their signatures are checked.
 func needsInstallerKeys(f *config.File, pkgs []lock.Package) bool {
-	if f.InstallerRepos.Set && !f.InstallerRepos.Value {
+	if !f.UseInstallerRepos() {
 		return false
 	}
-	own := map[string]bool{}
-	for _, r := range f.Repos {
-		own[r.Name.Value] = true
-	}
-	localCheck := !f.LocalGPGCheck.Set || f.LocalGPGCheck.Value
 	for _, p := range pkgs {
-		if p.Repo == "@commandline" && localCheck || p.Repo != "@commandline" && !own[p.Repo] {
+		if _, own := ownRepo(f, p.Repo); !own && signatureRequired(f, p) {
 			return true
 		}
 	}
 	return false
+}
+
+// signatureRequired is smith.yaml's signature policy for a locked package,
+// by the repository the lock says it came from (lock.CheckOrigins
+// confined it there): its repository's gpgcheck, localpkg_gpgcheck for local
+// files, and always for the installer's own repositories.
+func signatureRequired(f *config.File, p lock.Package) bool {
+	if p.Repo == lock.LocalRepo {
+		return f.CheckLocalSignatures()
+	}
+	if r, ok := ownRepo(f, p.Repo); ok {
+		return r.CheckSignatures()
+	}
+	return true
+}
+
+// ownRepo is the smith.yaml repository named name.
+func ownRepo(f *config.File, name string) (config.Repo, bool) {
+	for _, r := range f.Repos {
+		if r.Name.Value == name {
+			return r, true
+		}
+	}
+	return config.Repo{}, false
 }

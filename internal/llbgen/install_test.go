@@ -352,7 +352,7 @@ func TestLockedInstall(t *testing.T) {
 	pkgs := []lock.Package{
 		{NEVRA: "smith-hello-0:1-1.x86_64", Repo: "fx", URL: "http://r.example/h.rpm", SHA256: sum},
 		{NEVRA: "plain-0:1-1.x86_64", Repo: "plain", URL: "http://p.example/p.rpm", SHA256: sum},
-		{NEVRA: "local-0:1-1.x86_64", Repo: "@commandline", Path: "local.rpm", SHA256: sum},
+		{NEVRA: "local-0:1-1.x86_64", Repo: lock.LocalRepo, Path: "local.rpm", SHA256: sum},
 	}
 	for _, tc := range []struct {
 		name, yaml      string

@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -159,8 +161,8 @@ func Input(f *config.File) string {
 		Deps:           f.Mock.Deps.Values(),
 		Releasever:     f.Releasever.Value,
 		Installer:      config.Redact(f.Installer.Value),
-		InstallerRepos: !f.InstallerRepos.Set || f.InstallerRepos.Value,
-		LocalGPGCheck:  !f.LocalGPGCheck.Set || f.LocalGPGCheck.Value,
+		InstallerRepos: f.UseInstallerRepos(),
+		LocalGPGCheck:  f.CheckLocalSignatures(),
 	}
 	for _, r := range f.Repos {
 		in.Repos = append(in.Repos, repo{r.Name.Value, r.BaseURL.Value, r.GPGKey.Value, r.CheckSignatures(),
@@ -169,6 +171,88 @@ func Input(f *config.File) string {
 	b, _ := json.Marshal(in)
 	sum := sha256.Sum256(b)
 	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// LocalRepo is the repository id dnf gives a local RPM file.
+const LocalRepo = "@commandline"
+
+// CheckOrigins confines each package to where smith.yaml lets it come
+// from, for the signature policy follows the repository a package names:
+// a local file must be one a local pattern of package (or mock.deps)
+// matches, a package of a smith.yaml repository must lie under its baseurl
+// (or inside its build-context folder), and a repository smith.yaml does
+// not name must be the installer's, when its repositories are used. So an
+// edited lock cannot pass a package off as one of a repository whose
+// signatures are not checked.
+func CheckOrigins(f *config.File, pkgs []Package) error {
+	repos := map[string]config.Repo{}
+	for _, r := range f.Repos {
+		repos[r.Name.Value] = r
+	}
+	for _, p := range pkgs {
+		if err := checkOrigin(f, repos, p); err != nil {
+			return fmt.Errorf("%s: %s: %s; refresh the lock with --opt smith-lock=1", FileName, p.NEVRA, err)
+		}
+	}
+	return nil
+}
+
+func checkOrigin(f *config.File, repos map[string]config.Repo, p Package) error {
+	if p.Repo == LocalRepo {
+		if p.URL != "" || !localPattern(f, p.Path) {
+			return fmt.Errorf("a local file, but %s matches no local RPM pattern of package", describe(p))
+		}
+		return nil
+	}
+	r, ok := repos[p.Repo]
+	if !ok {
+		if !f.UseInstallerRepos() {
+			return fmt.Errorf("repository %q is not in smith.yaml, and installer_repos is false", p.Repo)
+		}
+		return nil // the installer's: its signatures are always checked
+	}
+	if !config.IsURL(r.BaseURL.Value) {
+		dir, _ := config.ContextPath(r.BaseURL.Value)
+		if p.URL != "" || !strings.HasPrefix(p.Path, strings.TrimSuffix(dir, "/")+"/") {
+			return fmt.Errorf("%s is not inside repository %s's folder %s", describe(p), p.Repo, r.BaseURL.Value)
+		}
+		return nil
+	}
+	// Up to the first dnf variable ($basearch, $releasever): the lock has
+	// them expanded.
+	prefix, _, _ := strings.Cut(r.BaseURL.Value, "$")
+	if !strings.HasSuffix(prefix, "/") && !strings.Contains(r.BaseURL.Value, "$") {
+		prefix += "/"
+	}
+	if p.Path != "" || !strings.HasPrefix(p.URL, prefix) {
+		return fmt.Errorf("%s is not under repository %s's baseurl %s", describe(p), p.Repo, config.Redact(r.BaseURL.Value))
+	}
+	return nil
+}
+
+// localPattern tells whether a build-context path matches a local RPM
+// pattern of smith.yaml.
+func localPattern(f *config.File, p string) bool {
+	if p == "" {
+		return false
+	}
+	for _, it := range append(slices.Clone(f.Mock.Deps.Items), f.Package.Items...) {
+		if !config.IsLocalRPM(it.Value) {
+			continue
+		}
+		glob, err := config.ContextPath(it.Value)
+		if ok, _ := path.Match(glob, p); err == nil && ok {
+			return true
+		}
+	}
+	return false
+}
+
+func describe(p Package) string {
+	if p.URL != "" {
+		return "its url " + p.URL
+	}
+	return "its path " + p.Path
 }
 
 // StaleError says the lock was made from other smith.yaml fields.

@@ -75,3 +75,53 @@ func TestRenderParse(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestCheckOrigins: a package comes only from where smith.yaml lets it, so
+// an edited lock cannot pass one off as a package of a repository whose
+// signatures are not checked, or as a local file.
+func TestCheckOrigins(t *testing.T) {
+	f, err := config.Parse("smith.yaml", []byte(`package: [./rpms/*.rpm, a]
+repos:
+- {name: signed, baseurl: 'https://r.example/el9/$basearch/', gpgkey: 'https://r.example/KEY'}
+- {name: plain, baseurl: 'https://p.example/repo', gpgcheck: false}
+- {name: folder, baseurl: ./repo, gpgcheck: false}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := strings.Repeat("a", 64)
+	ok := []Package{
+		{NEVRA: "a-0:1-1.x86_64", Repo: "signed", URL: "https://r.example/el9/x86_64/a.rpm", SHA256: sum},
+		{NEVRA: "b-0:1-1.x86_64", Repo: "plain", URL: "https://p.example/repo/b.rpm", SHA256: sum},
+		{NEVRA: "c-0:1-1.x86_64", Repo: "folder", Path: "repo/Packages/c.rpm", SHA256: sum},
+		{NEVRA: "l-0:1-1.x86_64", Repo: LocalRepo, Path: "rpms/l.rpm", SHA256: sum},
+		{NEVRA: "i-0:1-1.x86_64", Repo: "baseos", URL: "https://o.example/i.rpm", SHA256: sum},
+	}
+	if err := CheckOrigins(f, ok); err != nil {
+		t.Errorf("CheckOrigins: %v", err)
+	}
+	for _, tc := range []struct {
+		p    Package
+		want string
+	}{
+		{Package{NEVRA: "x-0:1-1.x86_64", Repo: "plain", URL: "https://evil.example/x.rpm"},
+			"smith.lock: x-0:1-1.x86_64: its url https://evil.example/x.rpm is not under repository plain's baseurl https://p.example/repo"},
+		{Package{NEVRA: "x-0:1-1.x86_64", Repo: "plain", URL: "https://p.example/repository/x.rpm"}, "is not under repository plain's baseurl"},
+		{Package{NEVRA: "x-0:1-1.x86_64", Repo: LocalRepo, URL: "https://evil.example/x.rpm"}, "a local file, but its url https://evil.example/x.rpm matches no local RPM pattern"},
+		{Package{NEVRA: "x-0:1-1.x86_64", Repo: LocalRepo, Path: "other/x.rpm"}, "a local file, but its path other/x.rpm matches no local RPM pattern"},
+		{Package{NEVRA: "x-0:1-1.x86_64", Repo: "folder", Path: "repo2/x.rpm"}, "its path repo2/x.rpm is not inside repository folder's folder ./repo"},
+		{Package{NEVRA: "x-0:1-1.x86_64", Repo: "folder", URL: "https://evil.example/x.rpm"}, "is not inside repository folder's folder"},
+	} {
+		err := CheckOrigins(f, []Package{tc.p})
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.HasSuffix(err.Error(), "; refresh the lock with --opt smith-lock=1") {
+			t.Errorf("%+v: %v, want %q", tc.p, err, tc.want)
+		}
+	}
+	g, err := config.Parse("smith.yaml", []byte("package: a\ninstaller_repos: false\nrepos: [{name: signed, baseurl: 'https://r.example/', gpgkey: 'https://r.example/KEY'}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckOrigins(g, ok[4:]); err == nil || !strings.Contains(err.Error(), `repository "baseos" is not in smith.yaml, and installer_repos is false`) {
+		t.Errorf("an installer repository without installer_repos: %v", err)
+	}
+}

@@ -50,7 +50,9 @@ type Package struct {
 	// installed: a file of the build context, which BuildKit did not
 	// checksum when it fetched it.
 	SHA256 string `json:"sha256,omitempty"`
-	// Path names a build-context file in messages.
+	// Path is File's path in the build context, for a file of it: what
+	// Globs' matches are checked against (a match no package's Path is
+	// makes the lock stale) and its name in messages.
 	Path string `json:"path,omitempty"`
 	// CheckSignature requires File's signature to verify with the
 	// imported keys.
@@ -101,6 +103,9 @@ func (in Install) check() error {
 		}
 		if p.SHA256 != "" && len(p.SHA256) != 64 {
 			return fmt.Errorf("install: %s: sha256 %q: want 64 hex digits", p.NEVRA, p.SHA256)
+		}
+		if p.SHA256 != "" && p.Path == "" {
+			return fmt.Errorf("install: %s: a checksummed file of the build context needs its path", p.NEVRA)
 		}
 	}
 	return nil

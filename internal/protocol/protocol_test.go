@@ -68,6 +68,7 @@ func TestDecodeRefuses(t *testing.T) {
 		{"half a cross install", `{"version":1,"root":"/r","record":{"files":"f","packages":"p","qa":"q"},"cross":{"target":"aarch64"}}`, "names both architectures", install},
 		{"install of a nameless file", `{"version":1,"root":"/r","record":{"files":"f","packages":"p","qa":"q"},"packages":[{"file":"x"}]}`, "packages[0] needs a NEVRA and a file", install},
 		{"install of patterns without a context", `{"version":1,"root":"/r","record":{"files":"f","packages":"p","qa":"q"},"globs":[{"pattern":"*.rpm","name":"./*.rpm"}]}`, "local RPM patterns need the build context", install},
+		{"install of a checksum without a path", `{"version":1,"root":"/r","record":{"files":"f","packages":"p","qa":"q"},"packages":[{"nevra":"a","file":"x","sha256":"` + strings.Repeat("0", 64) + `"}]}`, "needs its path", install},
 		{"install of a short checksum", `{"version":1,"root":"/r","record":{"files":"f","packages":"p","qa":"q"},"packages":[{"nevra":"a","file":"x","sha256":"ab"}]}`, `a: sha256 "ab": want 64 hex digits`, install},
 	} {
 		err := tc.decode([]byte(tc.json))
