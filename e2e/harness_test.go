@@ -3,7 +3,6 @@ package e2e
 import (
 	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -176,19 +175,11 @@ func readImageFor(t *testing.T, tarball, platform string) *image {
 		data: map[string][]byte{}, blobs: blobs, layers: len(m.Layers)}
 	must(t, json.Unmarshal(blobs[m.Config.Digest.String()], &img.config))
 	for _, l := range m.Layers {
-		zr, err := gzip.NewReader(bytes.NewReader(blobs[l.Digest.String()]))
-		must(t, err)
-		lr := tar.NewReader(zr)
-		for {
-			h, err := lr.Next()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			must(t, err)
+		for h, r := range layerEntries(t, blobs[l.Digest.String()]) {
 			name := path.Clean("/" + h.Name)
 			img.files[name] = h
 			if h.Typeflag == tar.TypeReg {
-				b, err := io.ReadAll(lr)
+				b, err := io.ReadAll(r)
 				must(t, err)
 				img.data[name] = b
 			}

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"iter"
 	"net/http"
 	"os"
 	"os/exec"
@@ -103,19 +104,32 @@ func TestFrontendImagePlatforms(t *testing.T) {
 // layer tar.
 func binaryIn(t *testing.T, layer []byte, name string) []byte {
 	t.Helper()
-	zr, err := gzip.NewReader(bytes.NewReader(layer))
-	must(t, err)
-	tr := tar.NewReader(zr)
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			t.Fatalf("the layer has no %s", name)
-		}
-		must(t, err)
+	for h, r := range layerEntries(t, layer) {
 		if strings.TrimPrefix(h.Name, "./") == name || strings.TrimPrefix(h.Name, "/") == name {
-			b, err := io.ReadAll(tr)
+			b, err := io.ReadAll(r)
 			must(t, err)
 			return b
+		}
+	}
+	t.Fatalf("the layer has no %s", name)
+	return nil
+}
+
+// layerEntries yields each entry of a gzip'd layer tar with its content.
+func layerEntries(t *testing.T, layer []byte) iter.Seq2[*tar.Header, io.Reader] {
+	return func(yield func(*tar.Header, io.Reader) bool) {
+		zr, err := gzip.NewReader(bytes.NewReader(layer))
+		must(t, err)
+		tr := tar.NewReader(zr)
+		for {
+			h, err := tr.Next()
+			if errors.Is(err, io.EOF) {
+				return
+			}
+			must(t, err)
+			if !yield(h, tr) {
+				return
+			}
 		}
 	}
 }
@@ -160,15 +174,7 @@ func checkRPMRuns(t *testing.T, arch string, layer []byte) {
 // symlinks into dir, absolute links made relative to it.
 func untarGz(t *testing.T, layer []byte, dir string) {
 	t.Helper()
-	zr, err := gzip.NewReader(bytes.NewReader(layer))
-	must(t, err)
-	tr := tar.NewReader(zr)
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			return
-		}
-		must(t, err)
+	for h, r := range layerEntries(t, layer) {
 		name := filepath.Join(dir, filepath.Clean("/"+h.Name))
 		switch h.Typeflag {
 		case tar.TypeDir:
@@ -179,13 +185,14 @@ func untarGz(t *testing.T, layer []byte, dir string) {
 			if filepath.IsAbs(target) {
 				// As a container sees it, not the host: relative to dir
 				// (qemu-user's -L does not re-root links).
+				var err error
 				target, err = filepath.Rel(filepath.Dir(name), filepath.Join(dir, target))
 				must(t, err)
 			}
 			must(t, os.Symlink(target, name))
 		case tar.TypeReg:
 			must(t, os.MkdirAll(filepath.Dir(name), 0o755))
-			b, err := io.ReadAll(tr)
+			b, err := io.ReadAll(r)
 			must(t, err)
 			must(t, os.WriteFile(name, b, os.FileMode(h.Mode)&0o755|0o600))
 		}
