@@ -137,6 +137,13 @@ func TestLock(t *testing.T) {
 		!strings.Contains(out, "--opt smith-lock=1") {
 		t.Errorf("stale lock: %v\n%s", err, out)
 	}
+	// --check says so too, without building.
+	if out, err := buildxCheck(stale.dir); err == nil || !strings.Contains(out, "smith.lock is stale") {
+		t.Errorf("--check of a stale lock: %v\n%s", err, out)
+	}
+	if out, err := buildxCheck(p.dir); err != nil {
+		t.Errorf("--check of a good lock: %v\n%s", err, out)
+	}
 
 	// An edited lock cannot pass a package off as a local file (whose
 	// signature smith.yaml may not check).

@@ -84,10 +84,11 @@ func Build(ctx context.Context, c client.Client) (*client.Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	// buildx --check: smith.yaml parsed and validated above, so there is
-	// nothing left to warn about. Other subrequests are refused by name.
+	// buildx --check: smith.yaml parsed and validated above; smith.lock,
+	// when the build would use one, is checked against it here. Other
+	// subrequests are refused by name.
 	if res, ok, err := bc.HandleSubrequest(ctx, dockerui.RequestHandler{
-		Lint: func(context.Context) (*lint.LintResults, error) { return &lint.LintResults{}, nil },
+		Lint: func(ctx context.Context) (*lint.LintResults, error) { return &lint.LintResults{}, b.checkLock(ctx) },
 	}); err != nil || ok {
 		return res, err
 	}

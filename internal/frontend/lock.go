@@ -50,6 +50,29 @@ func (b *build) readLock(ctx context.Context) (*lock.Lock, error) {
 	return lock.Parse(data)
 }
 
+// checkLock checks, for --check, the smith.lock a build would use: made
+// from this smith.yaml, with packages for every target platform, each from
+// where smith.yaml lets it come.
+func (b *build) checkLock(ctx context.Context) error {
+	if b.f.Type.Value != config.TypeMock || b.mode != "" {
+		return nil
+	}
+	l, err := b.readLock(ctx)
+	if err != nil || l == nil {
+		return err
+	}
+	targets := b.o.TargetPlatforms
+	if len(targets) == 0 {
+		targets = []ocispecs.Platform{b.o.BuildPlatform}
+	}
+	for _, p := range targets {
+		if _, err := lockedPackages(l, b.f, platforms.Normalize(p)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // writeLock resolves the transaction for every target platform, as the
 // build would, and returns smith.lock as the build's only file.
 func (b *build) writeLock(ctx context.Context) (*client.Result, error) {

@@ -207,3 +207,41 @@ func TestWriteLockErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckLock: --check also checks the smith.lock the build would use:
+// stale, or without a target's arch, or with a package from elsewhere.
+func TestCheckLock(t *testing.T) {
+	moved := strings.Replace(string(lockFor(t, rpmYAML, "x86_64")), "https://repo.test/el9/", "https://elsewhere.test/", 1)
+	for _, tc := range []struct {
+		name    string
+		lock    []byte
+		targets []ocispecs.Platform
+		args    map[string]string
+		err     string
+	}{
+		{name: "no lock"},
+		{name: "lock", lock: lockFor(t, rpmYAML, "x86_64")},
+		{name: "stale", lock: lockFor(t, rpmYAML+"releasever: '8'\n", "x86_64"), err: "smith.lock is stale"},
+		{name: "stale, ignored", lock: lockFor(t, rpmYAML+"releasever: '8'\n", "x86_64"), args: map[string]string{"SMITH_LOCK": "ignore"}},
+		{name: "a target's arch missing", lock: lockFor(t, rpmYAML, "x86_64"), targets: []ocispecs.Platform{amd64, arm64},
+			err: "smith.lock has no packages for aarch64"},
+		{name: "a package from elsewhere", lock: []byte(moved), err: "is not under repository r's baseurl https://repo.test/el9/"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newFake()
+			if tc.lock != nil {
+				r.files[lock.FileName] = tc.lock
+			}
+			o := testOptions()
+			o.BuildArgs, o.TargetPlatforms = tc.args, tc.targets
+			b, err := newBuild(context.Background(), r, source(rpmYAML, nil), o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = b.checkLock(context.Background())
+			if tc.err == "" && err != nil || tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)) {
+				t.Errorf("checkLock: %v, want %q", err, tc.err)
+			}
+		})
+	}
+}
