@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -31,6 +32,30 @@ type Repo struct {
 
 // CheckSignatures reports whether packages from the repo are verified.
 func (r Repo) CheckSignatures() bool { return !r.GPGCheck.Set || r.GPGCheck.Value }
+
+// Repo is the repository of repos named name.
+func (f *File) Repo(name string) (Repo, bool) {
+	for _, r := range f.Repos {
+		if r.Name.Value == name {
+			return r, true
+		}
+	}
+	return Repo{}, false
+}
+
+// InstallPackages returns what an RPM build installs: mock.deps first,
+// then package, as smith did, with local RPM files (patterns of the build
+// context) split out.
+func (f *File) InstallPackages() (names, local []String) {
+	for _, it := range slices.Concat(f.Mock.Deps.Items, f.Package.Items) {
+		if IsLocalRPM(it.Value) {
+			local = append(local, it)
+		} else {
+			names = append(names, it)
+		}
+	}
+	return names, local
+}
 
 // CheckLocalSignatures tells whether local RPM files must be signed
 // (localpkg_gpgcheck, default true).

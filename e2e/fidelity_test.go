@@ -231,15 +231,8 @@ func TestTLS(t *testing.T) {
 	pki := newTestPKI(t)
 	caPEM, serverCert := pki.caPEM, pki.server
 	// The source: bullseye with the test CA added to its trust store.
-	ctx := t.TempDir()
-	must(t, os.WriteFile(filepath.Join(ctx, "smith-test-ca.crt"), caPEM, 0o644))
-	must(t, os.WriteFile(filepath.Join(ctx, "Dockerfile"), []byte(fmt.Sprintf(
-		"FROM %s/test/debian:bullseye\nCOPY smith-test-ca.crt /usr/local/share/ca-certificates/\nRUN update-ca-certificates\n", testEnv.registry)), 0o644))
-	ref := fmt.Sprintf("%s/test/tls:%d", testEnv.registry, time.Now().UnixNano())
-	if out, err := buildctl(t, "build", "--frontend", "dockerfile.v0", "--local", "context="+ctx, "--local", "dockerfile="+ctx,
-		"--output", "type=image,name="+ref+",push=true"); err != nil {
-		t.Fatalf("building the source image: %v\n%s", err, out)
-	}
+	ref := pushImage(t, "test/tls", "FROM "+testEnv.registry+"/test/debian:bullseye\n"+trustCA,
+		map[string][]byte{"smith-test-ca.crt": caPEM})
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	must(t, err)
@@ -271,6 +264,10 @@ func TestTLS(t *testing.T) {
 		t.Errorf("curl without a CA bundle: %v, %q", err, stderr)
 	}
 }
+
+// trustCA is the Dockerfile step that adds smith-test-ca.crt, beside the
+// Dockerfile, to a Debian image's trust store.
+const trustCA = "COPY smith-test-ca.crt /usr/local/share/ca-certificates/\nRUN update-ca-certificates\n"
 
 // testPKI is a throwaway CA with a server certificate for localhost and
 // 127.0.0.1, and a client certificate; the CA and the client's certificate

@@ -84,6 +84,24 @@ func newProject(t *testing.T, yaml string, rootfs map[string]string) *project {
 	return &project{dir: dir}
 }
 
+// pushImage builds a Dockerfile, with files beside it, through BuildKit's
+// Dockerfile frontend and pushes it to the local registry as repo with a
+// tag of its own; it returns the reference.
+func pushImage(t *testing.T, repo, dockerfile string, files map[string][]byte) string {
+	t.Helper()
+	ctx := t.TempDir()
+	for name, b := range files {
+		must(t, os.WriteFile(filepath.Join(ctx, name), b, 0o644))
+	}
+	must(t, os.WriteFile(filepath.Join(ctx, "Dockerfile"), []byte(dockerfile), 0o644))
+	ref := fmt.Sprintf("%s/%s:%d", testEnv.registry, repo, time.Now().UnixNano())
+	if out, err := buildctl(t, "build", "--frontend", "dockerfile.v0", "--local", "context="+ctx, "--local", "dockerfile="+ctx,
+		"--output", "type=image,name="+ref+",push=true"); err != nil {
+		t.Fatalf("building %s: %v\n%s", ref, err, out)
+	}
+	return ref
+}
+
 // buildctl runs buildctl and returns its combined output.
 func buildctl(t *testing.T, args ...string) (string, error) {
 	t.Helper()

@@ -213,15 +213,10 @@ func TestLockLocalFile(t *testing.T) {
 func TestLockInstallerKeys(t *testing.T) {
 	requireE2E(t)
 	fx := getRPMFixtures(t)
-	ctx := t.TempDir()
-	mustRun(t, "cp", fx.dir+"/RPM-GPG-KEY-smith-test", ctx+"/")
-	must(t, os.WriteFile(filepath.Join(ctx, "Dockerfile"), []byte("FROM "+testEnv.registry+
-		"/test/dnf-installer:bookworm\nCOPY RPM-GPG-KEY-smith-test /etc/pki/rpm-gpg/\n"), 0o644))
-	keyed := testEnv.registry + "/test/dnf-installer:keys"
-	if out, err := buildctl(t, "build", "--frontend", "dockerfile.v0", "--local", "context="+ctx, "--local", "dockerfile="+ctx,
-		"--output", "type=image,name="+keyed+",push=true"); err != nil {
-		t.Fatalf("building the installer with keys: %v\n%s", err, out)
-	}
+	key, err := os.ReadFile(fx.dir + "/RPM-GPG-KEY-smith-test")
+	must(t, err)
+	keyed := pushImage(t, "test/dnf-installer-keys", "FROM "+testEnv.registry+
+		"/test/dnf-installer:bookworm\nCOPY RPM-GPG-KEY-smith-test /etc/pki/rpm-gpg/\n", map[string][]byte{"RPM-GPG-KEY-smith-test": key})
 	withKeys := []string{"--opt", "context:installer=docker-image://" + keyed}
 	p := rpmProject(t, "package: ./rpms/*.rpm\npaths: [/usr/bin/smith-local]\ncmd: [/usr/bin/smith-local]\n", nil)
 	copyLocalRPMs(t, p.dir)

@@ -9,7 +9,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
-	"fmt"
 	"io"
 	"log"
 	"net/http"
@@ -21,7 +20,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 )
 
 // rpmFixtures are the fixture RPMs of hack/rpm-fixtures, built once per
@@ -506,15 +504,8 @@ func TestRPMClientCertRepo(t *testing.T) {
 	fx := getRPMFixtures(t)
 	pki := newTestPKI(t)
 	// An installer that trusts the test CA, as one would trust a company's.
-	ctx := t.TempDir()
-	must(t, os.WriteFile(filepath.Join(ctx, "smith-test-ca.crt"), pki.caPEM, 0o644))
-	must(t, os.WriteFile(filepath.Join(ctx, "Dockerfile"), []byte("FROM "+testEnv.registry+
-		"/test/dnf-installer:bookworm\nCOPY smith-test-ca.crt /usr/local/share/ca-certificates/\nRUN update-ca-certificates\n"), 0o644))
-	installer := fmt.Sprintf("%s/test/dnf-installer:tls-%d", testEnv.registry, time.Now().UnixNano())
-	if out, err := buildctl(t, "build", "--frontend", "dockerfile.v0", "--local", "context="+ctx, "--local", "dockerfile="+ctx,
-		"--output", "type=image,name="+installer+",push=true"); err != nil {
-		t.Fatalf("building the installer: %v\n%s", err, out)
-	}
+	installer := pushImage(t, "test/dnf-installer-tls", "FROM "+testEnv.registry+"/test/dnf-installer:bookworm\n"+trustCA,
+		map[string][]byte{"smith-test-ca.crt": pki.caPEM})
 	srv := httptest.NewUnstartedServer(http.FileServer(http.Dir(fx.dir)))
 	srv.TLS = &tls.Config{Certificates: []tls.Certificate{pki.server}, ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: pki.pool}
 	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshakes

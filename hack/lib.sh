@@ -87,26 +87,46 @@ oci_layer() {
 	echo "$1/blobs/sha256/$(jq -r '.layers[0].digest' "$1/blobs/sha256/$m" | cut -d: -f2)"
 }
 
+# The Debian mirror debootstrap downloads from.
+DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+
+# logged NAME CMD...: run CMD with its output in $SMITH_STATE/logs/NAME.log;
+# when it fails, show the log's end and fail.
+logged() {
+	local log="$SMITH_STATE/logs/$1.log"
+	shift
+	mkdir -p "$SMITH_STATE/logs"
+	"$@" >"$log" 2>&1 && return 0
+	tail -20 "$log"
+	return 1
+}
+
+# rpm_dbpath ROOT: make Debian's rpm in ROOT keep its database where RHEL's
+# does (/var/lib/rpm); Debian's default asks bash for ~/.rpmdb.
+rpm_dbpath() {
+	mkdir -p "$1/etc/rpm"
+	printf '%%_dbpath /var/lib/rpm\n' >"$1/etc/rpm/macros"
+}
+
 # debootstrap_tarball TARBALL ARCH INCLUDE [PATH...]: debootstrap Debian
 # $SUITE (default bookworm; minbase + INCLUDE, comma-separated) for ARCH into
 # a rootfs and pack it into TARBALL, unless TARBALL exists (it is the cache).
 # PATHs inside the rootfs (globs allowed) are removed first, besides apt's
 # caches.
 debootstrap_tarball() {
-	local tarball=$1 arch=$2 include=$3 work log suite=${SUITE:-bookworm}
+	local tarball=$1 arch=$2 include=$3 work suite=${SUITE:-bookworm}
 	shift 3
 	[ -s "$tarball" ] && return 0
-	local mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
-	log "debootstrap Debian $suite $arch (minbase + $include) from $mirror"
-	mkdir -p "$SMITH_STATE/logs" "$(dirname "$tarball")"
-	log="$SMITH_STATE/logs/debootstrap-$(basename "$tarball" .tar).log"
+	log "debootstrap Debian $suite $arch (minbase + $include) from $DEBIAN_MIRROR"
+	mkdir -p "$SMITH_STATE" "$(dirname "$tarball")"
 	work=$(mktemp -d "$SMITH_STATE/debootstrap.XXXXXX")
 	# Another CPU's root is only unpacked (the first stage): its packages'
 	# files are there, but nothing of it runs here, so none is configured.
 	local foreign=
 	case $arch in amd64 | i386) ;; *) foreign=--foreign ;; esac
-	if ! debootstrap $foreign --arch="$arch" --variant=minbase --include="$include" "$suite" "$work/rootfs" "$mirror" >"$log" 2>&1; then
-		tail -20 "$log"
+	# shellcheck disable=SC2086 # foreign is empty or one word
+	if ! logged "debootstrap-$(basename "$tarball" .tar)" \
+		debootstrap $foreign --arch="$arch" --variant=minbase --include="$include" "$suite" "$work/rootfs" "$DEBIAN_MIRROR"; then
 		rm -rf "$work"
 		die "debootstrap failed"
 	fi

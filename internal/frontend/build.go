@@ -169,8 +169,11 @@ func newBuild(ctx context.Context, r Resolver, src *dockerui.Source, o options) 
 	if err != nil {
 		return nil, withSource(err, src.SourceMap)
 	}
-	// One warning for both fields: BuildKit's progress can drop a second
-	// warning sent to the same step right after the first.
+	// smith.yaml's warnings go out together, as one, when newBuild
+	// returns: BuildKit's progress can drop a second warning sent to the
+	// same step right after the first.
+	var warns warnings
+	defer warns.send(ctx, src)
 	var credFields []string
 	var credRanges []*pb.Range
 	for _, it := range []struct {
@@ -178,14 +181,13 @@ func newBuild(ctx context.Context, r Resolver, src *dockerui.Source, o options) 
 		item  config.String
 	}{{"package", first(f.Package)}, {"parent", f.Parent}} {
 		if it.item.Value != "" && config.Redact(it.item.Value) != it.item.Value {
-			pos := &pb.Position{Line: int32(it.item.Pos.Line)}
 			credFields = append(credFields, it.field)
-			credRanges = append(credRanges, &pb.Range{Start: pos, End: pos})
+			credRanges = append(credRanges, pointAt(config.Pos{Line: it.item.Pos.Line}))
 		}
 	}
 	if len(credFields) > 0 {
-		src.Warn(ctx, strings.Join(credFields, " and ")+": credentials in the image URL are ignored and not recorded; the builder's registry login is used",
-			client.WarnOpts{Range: credRanges})
+		warns.add(strings.Join(credFields, " and ")+": credentials in the image URL are ignored and not recorded; the builder's registry login is used",
+			credRanges...)
 	}
 	// Build-args that need nothing fetched are checked before --check
 	// answers, too.
@@ -206,23 +208,40 @@ func newBuild(ctx context.Context, r Resolver, src *dockerui.Source, o options) 
 		return nil, err
 	}
 	b := &build{r: r, o: o, src: src, f: f, epoch: epoch, mode: mode}
-	b.warnUnprobed(ctx)
+	b.warnUnprobed(&warns)
 	return b, nil
 }
 
-// warnUnprobed says, in one warning at the probes' lines, which target
-// platforms the builder cannot run, so their images go unprobed: a probe
-// runs the image's own programs, which would fail with "exec format
-// error". (Early: BuildKit may not show a warning given once the
-// definition's step has long ended.)
-func (b *build) warnUnprobed(ctx context.Context) {
+// warnings collects smith.yaml's warnings, to send as one.
+type warnings struct {
+	msgs   []string
+	ranges []*pb.Range
+}
+
+func (w *warnings) add(msg string, ranges ...*pb.Range) {
+	w.msgs = append(w.msgs, msg)
+	w.ranges = append(w.ranges, ranges...)
+}
+
+func (w *warnings) send(ctx context.Context, src *dockerui.Source) {
+	if len(w.msgs) > 0 {
+		src.Warn(ctx, strings.Join(w.msgs, "; "), client.WarnOpts{Range: w.ranges})
+	}
+}
+
+// warnUnprobed warns, at the probes' lines, of the target platforms the
+// builder cannot run, whose images go unprobed: a probe runs the image's
+// own programs, which would fail with "exec format error". (Early, with
+// smith.yaml's other warnings: BuildKit may not show a warning given once
+// the definition's step has long ended.)
+func (b *build) warnUnprobed(w *warnings) {
 	if len(b.f.Probes) == 0 || b.mode == "write" {
 		return
 	}
-	var skipped []string
-	for _, p := range b.o.TargetPlatforms {
+	var skipped []ocispecs.Platform
+	for _, p := range b.targets() {
 		if !b.canRun(p) {
-			skipped = append(skipped, platforms.Format(platforms.Normalize(p)))
+			skipped = append(skipped, p)
 		}
 	}
 	if len(skipped) == 0 {
@@ -230,15 +249,14 @@ func (b *build) warnUnprobed(ctx context.Context) {
 	}
 	var ranges []*pb.Range
 	for _, pr := range b.f.Probes {
-		pos := &pb.Position{Line: int32(pr.Pos.Line), Character: int32(pr.Pos.Col)}
-		ranges = append(ranges, &pb.Range{Start: pos, End: pos})
+		ranges = append(ranges, pointAt(pr.Pos))
 	}
 	what, whose := "that platform", "its image is"
 	if len(skipped) > 1 {
 		what, whose = "these platforms", "their images are"
 	}
-	b.src.Warn(ctx, fmt.Sprintf("probe: not run for %s: the builder cannot run %s (it runs %s; emulation, such as binfmt_misc with QEMU, would), so %s not probed",
-		strings.Join(skipped, " and "), what, formatPlatforms(b.o.Runnable), whose), client.WarnOpts{Range: ranges})
+	w.add(fmt.Sprintf("probe: not run for %s: the builder cannot run %s (it runs %s; emulation, such as binfmt_misc with QEMU, would), so %s not probed",
+		formatPlatforms(skipped, " and "), what, formatPlatforms(b.o.Runnable, ", "), whose), ranges...)
 }
 
 // prepare loads what every platform shares: the helper, the build
@@ -301,7 +319,7 @@ func (b *build) generate(ctx context.Context, target ocispecs.Platform) (*llbgen
 	var locked []lock.Package
 	if b.locked != nil {
 		if locked, err = lockedPackages(b.locked, f, target); err != nil {
-			return nil, nil, err
+			return nil, nil, withSource(err, b.src.SourceMap)
 		}
 	}
 	if f.Type.Value == config.TypeMock {
@@ -430,12 +448,13 @@ func (b *build) canRun(p ocispecs.Platform) bool {
 	})
 }
 
-func formatPlatforms(ps []ocispecs.Platform) string {
+// formatPlatforms names platforms, sep between them.
+func formatPlatforms(ps []ocispecs.Platform, sep string) string {
 	var s []string
 	for _, p := range ps {
 		s = append(s, platforms.Format(p))
 	}
-	return strings.Join(s, ", ")
+	return strings.Join(s, sep)
 }
 
 // sourceDateEpoch reads SOURCE_DATE_EPOCH (buildctl and buildx forward the

@@ -25,6 +25,11 @@ func withSource(err error, sm *llb.SourceMap) error {
 	if sm.Definition != nil {
 		info.Definition = sm.Definition.ToPB()
 	}
-	pos := &pb.Position{Line: int32(ce.Pos.Line), Character: int32(ce.Pos.Col)}
-	return errdefs.WithSource(err, &errdefs.Source{Info: info, Ranges: []*pb.Range{{Start: pos, End: pos}}})
+	return errdefs.WithSource(err, &errdefs.Source{Info: info, Ranges: []*pb.Range{pointAt(ce.Pos)}})
+}
+
+// pointAt is the smith.yaml range of one position.
+func pointAt(p config.Pos) *pb.Range {
+	pos := &pb.Position{Line: int32(p.Line), Character: int32(p.Col)}
+	return &pb.Range{Start: pos, End: pos}
 }

@@ -61,29 +61,34 @@ func (b *build) checkLock(ctx context.Context) error {
 	if err != nil || l == nil {
 		return err
 	}
-	targets := b.o.TargetPlatforms
-	if len(targets) == 0 {
-		targets = []ocispecs.Platform{b.o.BuildPlatform}
-	}
-	for _, p := range targets {
-		if _, err := lockedPackages(l, b.f, platforms.Normalize(p)); err != nil {
-			return err
+	for _, p := range b.targets() {
+		if _, err := lockedPackages(l, b.f, p); err != nil {
+			return withSource(err, b.src.SourceMap)
 		}
 	}
 	return nil
+}
+
+// targets are the platforms the build is for, normalized: the client's,
+// else the build platform.
+func (b *build) targets() []ocispecs.Platform {
+	ts := b.o.TargetPlatforms
+	if len(ts) == 0 {
+		ts = []ocispecs.Platform{b.o.BuildPlatform}
+	}
+	out := make([]ocispecs.Platform, len(ts))
+	for i, p := range ts {
+		out[i] = platforms.Normalize(p)
+	}
+	return out
 }
 
 // writeLock resolves the transaction for every target platform, as the
 // build would, and returns smith.lock as the build's only file.
 func (b *build) writeLock(ctx context.Context) (*client.Result, error) {
 	f := b.f
-	targets := b.o.TargetPlatforms
-	if len(targets) == 0 {
-		targets = []ocispecs.Platform{b.o.BuildPlatform}
-	}
 	l := &lock.Lock{Version: lock.Version, Input: lock.Input(f), Arches: map[string][]lock.Package{}}
-	for _, target := range targets {
-		target = platforms.Normalize(target)
+	for _, target := range b.targets() {
 		installer, origin, err := b.loadInstaller(ctx, llbgen.InstallPlatform(f, target, b.o.BuildPlatform))
 		if err != nil {
 			return nil, err

@@ -308,3 +308,19 @@ func TestProbesNotRunnable(t *testing.T) {
 		}
 	}
 }
+
+// TestWarningsAsOne: smith.yaml's warnings reach BuildKit as one (it can
+// drop a second one sent to the same step), with every range.
+func TestWarningsAsOne(t *testing.T) {
+	const yaml = "package: https://u:p@debian/x:1\npaths: [/usr/bin/cat]\nprobe: [[/usr/bin/cat, /a]]\n"
+	var warned []string
+	o := testOptions()
+	o.Runnable, o.TargetPlatforms = []ocispecs.Platform{amd64}, []ocispecs.Platform{{OS: "linux", Architecture: "arm64"}}
+	if _, err := newBuild(context.Background(), ociFake(pkgdb.Manifest{}), source(yaml, &warned), o); err != nil {
+		t.Fatal(err)
+	}
+	if len(warned) != 1 || !strings.HasPrefix(warned[0], "package: credentials in the image URL are ignored") ||
+		!strings.Contains(warned[0], "; probe: not run for linux/arm64") || !strings.HasSuffix(warned[0], "(line 1) (line 3)") {
+		t.Errorf("warnings %q", warned)
+	}
+}

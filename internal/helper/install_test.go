@@ -91,7 +91,7 @@ func installFixture(t *testing.T) (protocol.Install, string) {
 		},
 		Context: dir,
 		Globs:   []protocol.Glob{{Pattern: "*.rpm", Name: "./*.rpm"}},
-		Record: protocol.RPM{Files: filepath.Join(dir, "meta/files.tsv"), Packages: filepath.Join(dir, "meta/packages.txt"),
+		Record: protocol.Record{Files: filepath.Join(dir, "meta/files.tsv"), Packages: filepath.Join(dir, "meta/packages.txt"),
 			QA: filepath.Join(dir, "meta/rpmqa.tsv")},
 	}, local
 }

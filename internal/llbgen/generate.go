@@ -138,8 +138,7 @@ func Generate(f *config.File, o Options) (*Result, error) {
 	p.Record = !f.PackageDB.Set || f.PackageDB.Value
 	p.Parent = f.Parent.Value != ""
 	if rpmMeta != nil {
-		p.RPM = &protocol.RPM{Files: rpmMount + "/" + rpmFilesName, Packages: rpmMount + "/" + rpmPackagesName,
-			QA: rpmMount + "/" + rpmQAName}
+		p.RPM = &protocol.RPM{Record: recordIn(rpmMount)}
 		for _, l := range o.Install.Locked {
 			if p.RPM.Locked == nil {
 				p.RPM.Locked = map[string]protocol.Pin{}

@@ -3,7 +3,6 @@ package llbgen
 import (
 	_ "embed"
 	"fmt"
-	"net/url"
 	"slices"
 	"sort"
 	"strings"
@@ -49,25 +48,12 @@ const (
 	rpmMount  = "/smith/rpm"
 )
 
-// Packages returns what dnf installs: mock.deps first, then package, as
-// smith did, with local RPM files split out.
-func Packages(f *config.File) (names, local []config.String) {
-	for _, it := range slices.Concat(f.Mock.Deps.Items, f.Package.Items) {
-		if config.IsLocalRPM(it.Value) {
-			local = append(local, it)
-		} else {
-			names = append(names, it)
-		}
-	}
-	return names, local
-}
-
 // ContextFiles lists the build-context paths the install step reads (local
 // RPMs, repository folders, key files), as include patterns. Nothing else
 // of the context reaches that step, so editing rootfs/ never reinstalls.
 func ContextFiles(f *config.File) []string {
 	var out []string
-	_, local := Packages(f)
+	_, local := f.InstallPackages()
 	for _, it := range local {
 		p, _ := config.ContextPath(it.Value)
 		out = append(out, p)
@@ -99,7 +85,7 @@ type InstallInputs struct {
 	// ResolveFile (see Resolve) instead of installing.
 	Resolve bool
 	// Locked, when not nil, are the packages of smith.lock for this
-	// platform: each is fetched as its own checksummed source and rpm
+	// platform, confined by lock.CheckOrigins: each is fetched as its own checksummed source and rpm
 	// installs them all, with no solve and no repository metadata.
 	Locked []lock.Package
 }
@@ -121,7 +107,7 @@ func install(f *config.File, in InstallInputs, o Options) (root, meta llb.State,
 	}
 	// config.Parse made sure there is something to install and that local
 	// RPM paths need no quoting in the script.
-	names, local := Packages(f)
+	names, local := f.InstallPackages()
 	installerRepos := f.UseInstallerRepos()
 	localCheck := f.CheckLocalSignatures()
 	cross := CrossInstall(f, o.Platform, o.BuildPlatform)
@@ -155,7 +141,7 @@ func install(f *config.File, in InstallInputs, o Options) (root, meta llb.State,
 		dnfInstall(&s, o, localCheck, cross)
 		// The helper writes the record of the rpmdb (and names the
 		// scriptlets a cross install skipped).
-		spec, err := installSpecMount(protocol.Install{Root: installRoot, Cross: crossArches(o, cross), Record: installRecord()})
+		spec, err := installSpecMount(protocol.Install{Root: installRoot, Cross: crossArches(o, cross), Record: recordIn(installMeta)})
 		if err != nil {
 			return llb.State{}, llb.State{}, err
 		}
@@ -363,10 +349,10 @@ func installStepOptions(f *config.File, in InstallInputs, o Options, what []conf
 	return runOpts
 }
 
-// installRecord is where the install step leaves the record of the rpmdb.
-func installRecord() protocol.RPM {
-	return protocol.RPM{Files: installMeta + "/" + rpmFilesName, Packages: installMeta + "/" + rpmPackagesName,
-		QA: installMeta + "/" + rpmQAName}
+// recordIn is where the record of the rpmdb is in the folder dir: the
+// install step's output, or where the trace step mounts it.
+func recordIn(dir string) protocol.Record {
+	return protocol.Record{Files: dir + "/" + rpmFilesName, Packages: dir + "/" + rpmPackagesName, QA: dir + "/" + rpmQAName}
 }
 
 // crossArches names the architectures of a cross install, nil otherwise.
@@ -463,13 +449,9 @@ const lockedDir = "/smith/locked"
 // lockedSources fetches each locked RPM from its URL as its own source,
 // verified against its SHA-256: BuildKit fetches it once, caches it by
 // checksum, and shares it between builds and builders. A repository's
-// secret goes along (as the Authorization header) only to that
-// repository's own host, whatever the lock says.
-func lockedSources(f *config.File, pkgs []lock.Package) ([]llb.RunOption, error) {
-	repos := map[string]config.Repo{}
-	for _, r := range f.Repos {
-		repos[r.Name.Value] = r
-	}
+// secret goes along (as the Authorization header); lock.CheckOrigins made
+// sure the URL is on that repository's own host.
+func lockedSources(f *config.File, pkgs []lock.Package) []llb.RunOption {
 	var out []llb.RunOption
 	for i, p := range pkgs {
 		if p.URL == "" {
@@ -477,24 +459,12 @@ func lockedSources(f *config.File, pkgs []lock.Package) ([]llb.RunOption, error)
 		}
 		opts := []llb.HTTPOption{llb.Checksum(digest.Digest("sha256:" + p.SHA256)), llb.Filename(lock.RPMFileName),
 			llb.WithCustomName("[smith] fetch " + p.NEVRA)}
-		if r, ok := repos[p.Repo]; ok && r.Secret.Set {
-			// Not a check of smith.yaml alone: it needs smith.lock.
-			if !sameOrigin(p.URL, r.BaseURL.Value) {
-				return nil, &config.Error{File: f.Name, Pos: r.BaseURL.Pos, Field: fmt.Sprintf("repos[%d]", r.Index),
-					Msg: fmt.Sprintf("smith.lock fetches %s from %s, not from this repository's host: its secret is not sent there; refresh the lock", p.NEVRA, p.URL)}
-			}
+		if r, ok := f.Repo(p.Repo); ok && r.Secret.Set {
 			opts = append(opts, llb.AuthHeaderSecret(r.Secret.Value))
 		}
 		out = append(out, llb.AddMount(fmt.Sprintf("%s/%d", lockedDir, i), llb.HTTP(p.URL, opts...), llb.Readonly))
 	}
-	return out, nil
-}
-
-// sameOrigin tells whether two http(s) URLs have the same scheme and host.
-func sameOrigin(a, b string) bool {
-	ua, err1 := url.Parse(a)
-	ub, err2 := url.Parse(b)
-	return err1 == nil && err2 == nil && strings.EqualFold(ua.Scheme, ub.Scheme) && strings.EqualFold(ua.Host, ub.Host)
+	return out
 }
 
 // lockedInstall installs the locked RPMs with rpm in one transaction, in
@@ -505,12 +475,8 @@ func sameOrigin(a, b string) bool {
 // (unless it needs its keys, see LockNeedsInstaller, or emulates the
 // target, which runs the installer's rpm); the step has no network.
 func lockedInstall(f *config.File, in InstallInputs, o Options) (root, meta llb.State, err error) {
-	srcs, err := lockedSources(f, in.Locked)
-	if err != nil {
-		return llb.State{}, llb.State{}, err
-	}
 	var keys []string
-	runOpts := srcs
+	runOpts := lockedSources(f, in.Locked)
 	for i, r := range f.Repos {
 		key, opts := repoKey(i, r)
 		if key != "" {
@@ -518,12 +484,14 @@ func lockedInstall(f *config.File, in InstallInputs, o Options) (root, meta llb.
 		}
 		runOpts = append(runOpts, opts...)
 	}
-	req := protocol.Install{Root: installRoot, Keys: keys, Record: installRecord(),
+	req := protocol.Install{Root: installRoot, Keys: keys, Record: recordIn(installMeta),
 		Cross: crossArches(o, CrossInstall(f, o.Platform, o.BuildPlatform))}
-	names, local := Packages(f)
+	names, local := f.InstallPackages()
+	if len(local) > 0 {
+		req.Context = installContext
+	}
 	for _, it := range local {
 		p, _ := config.ContextPath(it.Value)
-		req.Context = installContext
 		req.Globs = append(req.Globs, protocol.Glob{Pattern: p, Name: it.Value})
 	}
 	for i, p := range in.Locked {
@@ -581,7 +549,7 @@ func needsInstallerKeys(f *config.File, pkgs []lock.Package) bool {
 		return false
 	}
 	for _, p := range pkgs {
-		if _, own := ownRepo(f, p.Repo); !own && signatureRequired(f, p) {
+		if _, own := f.Repo(p.Repo); !own && signatureRequired(f, p) {
 			return true
 		}
 	}
@@ -596,18 +564,8 @@ func signatureRequired(f *config.File, p lock.Package) bool {
 	if p.Repo == lock.LocalRepo {
 		return f.CheckLocalSignatures()
 	}
-	if r, ok := ownRepo(f, p.Repo); ok {
+	if r, ok := f.Repo(p.Repo); ok {
 		return r.CheckSignatures()
 	}
 	return true
-}
-
-// ownRepo is the smith.yaml repository named name.
-func ownRepo(f *config.File, name string) (config.Repo, bool) {
-	for _, r := range f.Repos {
-		if r.Name.Value == name {
-			return r, true
-		}
-	}
-	return config.Repo{}, false
 }

@@ -6,9 +6,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"path"
 	"regexp"
-	"slices"
 	"sort"
 	"strings"
 
@@ -184,27 +184,38 @@ const LocalRepo = "@commandline"
 // not name must be the installer's, when its repositories are used. So an
 // edited lock cannot pass a package off as one of a repository whose
 // signatures are not checked.
+//
+// A repository with a secret gets it sent along: its packages must come
+// from its own host (scheme and host of baseurl) too, whatever dnf
+// variables the baseurl holds; that error is at the repository's line.
 func CheckOrigins(f *config.File, pkgs []Package) error {
-	repos := map[string]config.Repo{}
-	for _, r := range f.Repos {
-		repos[r.Name.Value] = r
-	}
 	for _, p := range pkgs {
-		if err := checkOrigin(f, repos, p); err != nil {
+		if r, ok := f.Repo(p.Repo); ok && r.Secret.Set && p.URL != "" && !sameOrigin(p.URL, r.BaseURL.Value) {
+			return &config.Error{File: f.Name, Pos: r.BaseURL.Pos, Field: fmt.Sprintf("repos[%d]", r.Index),
+				Msg: fmt.Sprintf("smith.lock fetches %s from %s, not from this repository's host: its secret is not sent there; refresh the lock", p.NEVRA, p.URL)}
+		}
+		if err := checkOrigin(f, p); err != nil {
 			return fmt.Errorf("%s: %s: %s; refresh the lock with --opt smith-lock=1", FileName, p.NEVRA, err)
 		}
 	}
 	return nil
 }
 
-func checkOrigin(f *config.File, repos map[string]config.Repo, p Package) error {
+// sameOrigin tells whether two http(s) URLs have the same scheme and host.
+func sameOrigin(a, b string) bool {
+	ua, err1 := url.Parse(a)
+	ub, err2 := url.Parse(b)
+	return err1 == nil && err2 == nil && strings.EqualFold(ua.Scheme, ub.Scheme) && strings.EqualFold(ua.Host, ub.Host)
+}
+
+func checkOrigin(f *config.File, p Package) error {
 	if p.Repo == LocalRepo {
 		if p.URL != "" || !localPattern(f, p.Path) {
 			return fmt.Errorf("a local file, but %s matches no local RPM pattern of package", describe(p))
 		}
 		return nil
 	}
-	r, ok := repos[p.Repo]
+	r, ok := f.Repo(p.Repo)
 	if !ok {
 		if !f.UseInstallerRepos() {
 			return fmt.Errorf("repository %q is not in smith.yaml, and installer_repos is false", p.Repo)
@@ -236,10 +247,8 @@ func localPattern(f *config.File, p string) bool {
 	if p == "" {
 		return false
 	}
-	for _, it := range append(slices.Clone(f.Mock.Deps.Items), f.Package.Items...) {
-		if !config.IsLocalRPM(it.Value) {
-			continue
-		}
+	_, local := f.InstallPackages()
+	for _, it := range local {
 		glob, err := config.ContextPath(it.Value)
 		if ok, _ := path.Match(glob, p); err == nil && ok {
 			return true

@@ -117,6 +117,16 @@ repos:
 			t.Errorf("%+v: %v, want %q", tc.p, err, tc.want)
 		}
 	}
+	// A repository whose secret goes along: its own host only, whatever
+	// dnf variables its baseurl holds; the error is at its line.
+	h, err := config.Parse("smith.yaml", []byte("package: a\nrepos:\n- {name: auth, baseurl: 'https://$host.example/el9/', gpgkey: 'https://k.example/KEY', secret: s}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = CheckOrigins(h, []Package{{NEVRA: "a-0:1-1.x86_64", Repo: "auth", URL: "https://evil.example/el9/a.rpm", SHA256: sum}})
+	if err == nil || err.Error() != "smith.yaml:3:25: repos[0]: smith.lock fetches a-0:1-1.x86_64 from https://evil.example/el9/a.rpm, not from this repository's host: its secret is not sent there; refresh the lock" {
+		t.Errorf("a secret sent elsewhere: %v", err)
+	}
 	g, err := config.Parse("smith.yaml", []byte("package: a\ninstaller_repos: false\nrepos: [{name: signed, baseurl: 'https://r.example/', gpgkey: 'https://r.example/KEY'}]\n"))
 	if err != nil {
 		t.Fatal(err)

@@ -11,8 +11,8 @@ import (
 // transaction (no solve, no repository metadata). Without Packages dnf has
 // installed Root already and the step only writes the record.
 //
-// Either way the helper leaves the record of the rpmdb (the RPM paths of a
-// Plan) in Record.
+// Either way the helper leaves the record of the rpmdb, which a Plan's RPM
+// reads, in Record.
 type Install struct {
 	// Version is the protocol version; EncodeInstall sets it.
 	Version int `json:"version"`
@@ -37,7 +37,7 @@ type Install struct {
 	// the step names the packages whose scriptlets did not run.
 	Cross *Cross `json:"cross,omitempty"`
 	// Record is where the record of the rpmdb goes.
-	Record RPM `json:"record"`
+	Record Record `json:"record"`
 }
 
 // Package is one RPM of a locked transaction.

@@ -43,8 +43,8 @@ type Plan struct {
 	Parent bool `json:"parent,omitempty"`
 }
 
-// RPM locates the install step's record of the rpmdb.
-type RPM struct {
+// Record locates the install step's record of the rpmdb.
+type Record struct {
 	// Files lists "NEVRA<TAB>path" lines, one per file of every package.
 	Files string `json:"files"`
 	// Packages lists every installed NEVRA, one per line.
@@ -53,6 +53,12 @@ type RPM struct {
 	// NAME, VERSION-RELEASE, INSTALLTIME, BUILDTIME, VENDOR, EPOCH, SIZE,
 	// ARCH, EPOCHNUM, SOURCERPM, tab-separated).
 	QA string `json:"qa,omitempty"`
+}
+
+// RPM is what the trace step reads of an RPM install: the record, and
+// where each locked package came from.
+type RPM struct {
+	Record
 	// Locked maps the NEVRA of every package smith.lock pinned to where it
 	// came from, for the package manifest and the SBOM.
 	Locked map[string]Pin `json:"locked,omitempty"`

@@ -12,7 +12,7 @@ import (
 func TestPlanRoundTrip(t *testing.T) {
 	in := Plan{Trace: closure.Request{Paths: []closure.Pattern{{Glob: "/bin/sh", Origin: closure.Origin{File: "smith.yaml", Line: 3, Col: 3, Field: "paths"}}}},
 		Mkdir: []string{"/write"}, Owner: Owner{UID: 10, GID: 10}, Epoch: 7,
-		RPM: &RPM{Files: "f", Packages: "p", Locked: map[string]Pin{"a-1-1.x86_64": {URL: "u", SHA256: "s"}}}}
+		RPM: &RPM{Record: Record{Files: "f", Packages: "p"}, Locked: map[string]Pin{"a-1-1.x86_64": {URL: "u", SHA256: "s"}}}}
 	b, err := EncodePlan(in)
 	if err != nil {
 		t.Fatal(err)
@@ -109,7 +109,7 @@ func install(b []byte) error { _, err := DecodeInstall(b); return err }
 func TestInstallRoundTrip(t *testing.T) {
 	in := Install{Root: "/r", Keys: []string{"/k"}, KeysFrom: "/i", Cross: &Cross{Target: "aarch64", Build: "x86_64"},
 		Packages: []Package{{NEVRA: "a-0:1-1.x86_64", File: "/f", SHA256: strings.Repeat("0", 64), Path: "a.rpm", CheckSignature: true}},
-		Record:   RPM{Files: "f", Packages: "p", QA: "q"}}
+		Record:   Record{Files: "f", Packages: "p", QA: "q"}}
 	b, err := EncodeInstall(in)
 	if err != nil {
 		t.Fatal(err)
